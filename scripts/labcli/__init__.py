@@ -1,0 +1,1 @@
+"""scripts/lab: start, inspect and stop the PetAdoptionsHistory lab (Docker Compose)."""

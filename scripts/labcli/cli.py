@@ -1,0 +1,136 @@
+"""Argument parsing and one function per subcommand."""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import compose
+from .compose import LabError, docker_compose
+from .urls import lab_urls, table
+
+
+def cmd_up(args):
+    backend = args.backend or compose.default_backend()
+    current = compose.running_backend()
+    if current and current != backend:
+        print(f"lab: switching backend {current} -> {backend}: stopping the {current} lab first", file=sys.stderr)
+        docker_compose("down", "--remove-orphans", backend=compose.ALL_PROFILES)
+    if backend == "aws" and not (Path.home() / ".aws").is_dir():
+        print("lab: warning: ~/.aws does not exist; the collector will find no AWS credentials", file=sys.stderr)
+    up = ["up", "--detach", "--wait", "--wait-timeout", str(args.timeout), "--remove-orphans"]
+    if args.build is True:
+        up.append("--build")
+    elif args.build is False:
+        up.append("--no-build")
+    print(f"lab: starting the lab with backend {backend} (docker compose {' '.join(up)})", file=sys.stderr)
+    docker_compose(*up, backend=backend)
+    print(f"\nThe lab is up (backend {backend}):")
+    print_urls(backend)
+    return 0
+
+
+def cmd_down(args):
+    extra = ["--volumes"] if args.volumes else []
+    docker_compose("down", "--remove-orphans", *extra, backend=compose.ALL_PROFILES)
+    return 0
+
+
+def cmd_status(args):
+    rows = []
+    for c in compose.containers():
+        health = c.get("Health") or "-"
+        ports = ", ".join(sorted({p.strip() for p in (c.get("Ports") or "").split(",")
+                                  if "->" in p and "::" not in p})) or "-"
+        rows.append((c.get("Service", "?"), c.get("State", "?"), health, ports))
+    if not rows:
+        print("The lab is not running (scripts/lab up).")
+        return 0
+    backend = compose.running_backend() or "?"
+    print(f"backend: {backend}\n")
+    print(table(sorted(rows), headers=("SERVICE", "STATE", "HEALTH", "PORTS")))
+    if backend in compose.BACKENDS:
+        print()
+        print_urls(backend)
+    return 0
+
+
+def _service(name):
+    known = compose.services()
+    if name not in known:
+        raise LabError(f"unknown service {name!r} (one of: {', '.join(known)})")
+    return name
+
+
+def cmd_logs(args):
+    extra = ["--follow"] if args.follow else []
+    return docker_compose("logs", "--tail", str(args.tail), *extra, _service(args.service),
+                          backend=compose.ALL_PROFILES, check=False)
+
+
+def cmd_stop(args):
+    docker_compose("stop", _service(args.service), backend=compose.ALL_PROFILES)
+    return 0
+
+
+def cmd_start(args):
+    # `start` restarts an existing (stopped) container; it does not create one.
+    docker_compose("start", _service(args.service), backend=compose.ALL_PROFILES)
+    return 0
+
+
+def print_urls(backend):
+    cfg = compose.config(backend)
+    region = os.environ.get("AWS_REGION") or _dotenv_region(cfg)
+    print(table(lab_urls(cfg, backend, region)))
+
+
+def _dotenv_region(cfg):
+    env = cfg.get("services", {}).get("collector", {}).get("environment", {}) or {}
+    return env.get("AWS_REGION", "us-east-1")
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="lab", description="Run the PetAdoptionsHistory observability lab.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="build and start the lab, wait until healthy, print its URLs")
+    up.add_argument("--backend", choices=compose.BACKENDS,
+                    help="where telemetry goes (default: LAB_BACKEND from the shell or .env)")
+    build = up.add_mutually_exclusive_group()
+    build.add_argument("--build", dest="build", action="store_true", default=None,
+                       help="rebuild the lab's own images first")
+    build.add_argument("--no-build", dest="build", action="store_false",
+                       help="never build; fail if an image is missing")
+    up.add_argument("--timeout", type=int, default=300, help="seconds to wait for health (default 300)")
+    up.set_defaults(func=cmd_up)
+
+    down = sub.add_parser("down", help="stop and remove every container of the lab")
+    down.add_argument("--volumes", action="store_true", help="also remove volumes")
+    down.set_defaults(func=cmd_down)
+
+    sub.add_parser("status", help="containers, health, ports and URLs").set_defaults(func=cmd_status)
+
+    logs = sub.add_parser("logs", help="show a service's logs")
+    logs.add_argument("service")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("--tail", default=200, type=int, help="lines (default 200)")
+    logs.set_defaults(func=cmd_logs)
+
+    for name, func, text in (("stop", cmd_stop, "stop one service (e.g. postgres, to watch /health/status go 503)"),
+                             ("start", cmd_start, "start a stopped service again")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("service")
+        s.set_defaults(func=func)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        compose.require_engine()
+        return args.func(args) or 0
+    except LabError as err:
+        print(f"lab: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,114 @@
+"""Everything that talks to Docker: one `docker_compose(*args)` helper owns the project
+directory, the compose file, the backend (LAB_BACKEND) and the profiles it implies."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "compose.yaml"
+BACKENDS = ("local", "emulated", "aws")
+ALL_PROFILES = "*"
+
+
+class LabError(Exception):
+    """A failure worth one line on stderr and a non-zero exit, never a traceback."""
+
+
+def _env(backend):
+    env = dict(os.environ)
+    if backend is not None:
+        env["LAB_BACKEND"] = backend
+        # Profiles follow the backend ("*" = every profile, for down/logs/stop of any service).
+        env["COMPOSE_PROFILES"] = backend
+    return env
+
+
+def docker_compose(*args, backend=None, capture=False, check=True):
+    """Run `docker compose <args>` for the lab project.
+
+    backend: local|emulated|aws sets LAB_BACKEND and the matching profile; "*" enables every
+    profile (so down/stop/logs reach services of any backend); None leaves .env/the shell decide.
+    capture: return stdout as text instead of streaming to the terminal.
+    """
+    cmd = ["docker", "compose", "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE), *args]
+    env = _env(backend)
+    if backend == ALL_PROFILES:
+        env["COMPOSE_PROFILES"] = ALL_PROFILES
+        env.setdefault("LAB_BACKEND", "local")
+    try:
+        proc = subprocess.run(cmd, env=env, text=True, cwd=ROOT,
+                              stdout=subprocess.PIPE if capture else None,
+                              stderr=subprocess.PIPE if capture else None)
+    except FileNotFoundError:
+        raise LabError("docker not found on PATH (install Docker; in CI: .ci/docker-engine start)")
+    if check and proc.returncode != 0:
+        detail = (proc.stderr or "").strip().splitlines()
+        reason = detail[-1] if detail else f"exit status {proc.returncode}"
+        raise LabError(f"docker compose {' '.join(args[:2])} failed: {reason}")
+    return proc.stdout if capture else proc.returncode
+
+
+def require_engine():
+    """Fail in one line if the docker client, the engine or the compose plugin is missing."""
+    if shutil.which("docker") is None:
+        raise LabError("docker not found on PATH (install Docker; in CI: .ci/docker-engine start)")
+    probe = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        host = os.environ.get("DOCKER_HOST", "the default socket")
+        raise LabError(f"cannot reach the Docker engine at {host} (is it running? in CI: .ci/docker-engine start)")
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise LabError("the Docker Compose v2 plugin is missing (`docker compose version` fails)")
+
+
+def config(backend):
+    """The fully resolved compose model (ports, images...) for a backend, as a dict."""
+    return json.loads(docker_compose("config", "--format", "json", backend=backend, capture=True))
+
+
+def services():
+    """Every service of compose.yaml, whatever its profile."""
+    out = docker_compose("config", "--services", backend=ALL_PROFILES, capture=True)
+    return [line for line in out.split() if line]
+
+
+def containers():
+    """The project's containers (running or not) as dicts from `docker compose ps`."""
+    out = docker_compose("ps", "-a", "--format", "json", backend=ALL_PROFILES, capture=True).strip()
+    if not out:
+        return []
+    if out.startswith("["):
+        return json.loads(out)
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def running_backend():
+    """The backend the collector container was started with, or None if there is none."""
+    for c in containers():
+        if c.get("Service") != "collector":
+            continue
+        inspect = subprocess.run(["docker", "inspect", "--format", "{{json .Args}}", c["Name"]],
+                                 capture_output=True, text=True)
+        if inspect.returncode != 0:
+            return None
+        for arg in reversed(json.loads(inspect.stdout)):
+            name = Path(arg.split("=", 1)[-1]).stem
+            if name in BACKENDS:
+                return name
+    return None
+
+
+def default_backend():
+    """LAB_BACKEND from the shell, else from .env, else local."""
+    value = os.environ.get("LAB_BACKEND")
+    if not value:
+        env_file = ROOT / ".env"
+        if env_file.exists():
+            for line in env_file.read_text().splitlines():
+                key, sep, val = line.partition("=")
+                if sep and key.strip() == "LAB_BACKEND":
+                    value = val.strip().strip("'\"")
+    return value or "local"
