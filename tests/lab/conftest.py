@@ -1,0 +1,95 @@
+"""Fixtures for tests of the lab's configs (static) and of the running lab (e2e).
+
+e2e tests bring the lab up with `scripts/lab up --backend X` once per backend (session scope,
+so a run switches backend at most once) and `scripts/lab down` at the end. They only talk to
+the 127.0.0.1 ports published by compose (read from the resolved compose config).
+Env: LAB_E2E_KEEP=1 leaves the lab running after the session (for poking around).
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "scripts" / "lab"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from labcli import compose as labcompose  # noqa: E402
+from labcli.urls import published  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: needs Docker; starts the lab with scripts/lab up")
+
+
+def docker_engine_answers():
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                           capture_output=True, text=True)
+    return probe.returncode == 0
+
+
+class LabSession:
+    """The one running lab of a test session; switches backend on demand."""
+
+    def __init__(self):
+        self.backend = None
+
+    def ensure(self, backend):
+        if self.backend != backend:
+            proc = subprocess.run([sys.executable, str(LAB), "up", "--backend", backend],
+                                  cwd=ROOT, text=True, capture_output=True)
+            if proc.returncode != 0:
+                logs = subprocess.run([sys.executable, str(LAB), "status"], cwd=ROOT,
+                                      text=True, capture_output=True).stdout
+                pytest.fail(f"scripts/lab up --backend {backend} failed:\n{proc.stderr[-3000:]}\n{logs}")
+            self.backend = backend
+        return LabEndpoints(backend)
+
+    def close(self):
+        if self.backend and not os.environ.get("LAB_E2E_KEEP"):
+            subprocess.run([sys.executable, str(LAB), "down"], cwd=ROOT, capture_output=True)
+
+
+class LabEndpoints:
+    """Base URLs of the running lab on 127.0.0.1, from the resolved compose config."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        cfg = labcompose.config(backend)
+
+        def url(service, port):
+            addr = published(cfg, service, port)
+            if addr is None:
+                return None
+            assert addr.startswith("127.0.0.1:"), f"{service} is published on {addr}, not loopback"
+            return f"http://{addr}"
+
+        self.pethistory = url("pethistory", 8080)
+        self.jaeger = url("jaeger", 16686)
+        self.prometheus = url("prometheus", 9090)
+        self.moto = url("moto", 4566)
+        self.region = cfg["services"]["collector"]["environment"]["AWS_REGION"]
+
+
+@pytest.fixture(scope="session")
+def lab_session():
+    if not docker_engine_answers():
+        pytest.skip("no Docker engine answers (start one: .ci/docker-engine start)")
+    session = LabSession()
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="module")
+def local_lab(lab_session):
+    return lab_session.ensure("local")
+
+
+@pytest.fixture(scope="module")
+def emulated_lab(lab_session):
+    return lab_session.ensure("emulated")

@@ -1,0 +1,100 @@
+"""compose.yaml and .env: schema-valid, every image pinned in .env, loopback-only ports,
+a memory limit and a healthcheck on every service, one switch (LAB_BACKEND) for backends."""
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from collector_layers import ROOT
+
+COMPOSE = ROOT / "compose.yaml"
+RAW = yaml.safe_load(COMPOSE.read_text())
+SERVICES = sorted(RAW["services"])
+DOTENV = dict(
+    line.split("=", 1) for line in (ROOT / ".env").read_text().splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+)
+
+
+def compose_config(backend):
+    if shutil.which("docker") is None or subprocess.run(
+            ["docker", "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("docker compose v2 is not installed")
+    env = {"LAB_BACKEND": backend, "COMPOSE_PROFILES": backend}
+    proc = subprocess.run(["docker", "compose", "--project-directory", str(ROOT), "config", "--format", "json"],
+                          capture_output=True, text=True, cwd=ROOT,
+                          env={**__import__("os").environ, **env})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_compose_file_matches_the_compose_specification():
+    exe = shutil.which("check-jsonschema")
+    if exe is None:
+        pytest.skip("check-jsonschema is not installed (pip install check-jsonschema)")
+    proc = subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_image_comes_from_dotenv_and_is_pinned(service):
+    ref = RAW["services"][service]["image"]
+    match = re.fullmatch(r"\$\{(\w+)\}", ref)
+    assert match, f"{service}: image {ref!r} is not a single .env variable"
+    value = DOTENV[match.group(1)]
+    value = re.sub(r"\$\{(\w+)\}", lambda m: DOTENV[m.group(1)], value)
+    name, _, tag = value.rpartition(":")
+    assert name and tag and "/" not in tag, f"{service}: {value!r} has no tag"
+    assert tag != "latest", f"{service}: {value!r} is unpinned"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_has_memory_limit_and_healthcheck(service):
+    svc = RAW["services"][service]
+    assert svc.get("mem_limit"), f"{service}: no mem_limit"
+    assert svc.get("healthcheck", {}).get("test"), f"{service}: no healthcheck"
+    assert not svc["healthcheck"].get("disable"), f"{service}: healthcheck disabled"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_ports_are_published_on_loopback_from_dotenv(service):
+    for port in RAW["services"][service].get("ports", []):
+        assert port.startswith("${LAB_BIND}:${"), f"{service}: {port!r}"
+    assert DOTENV["LAB_BIND"] == "127.0.0.1"
+
+
+def test_project_images_build_with_host_network():
+    for name, svc in RAW["services"].items():
+        if "build" in svc:
+            assert svc["build"].get("network") == "host", name
+
+
+def test_depends_on_waits_for_health():
+    for name, svc in RAW["services"].items():
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            assert cond["condition"] == "service_healthy", f"{name} -> {dep}"
+
+
+@pytest.mark.parametrize("backend,present,absent", [
+    ("local", {"jaeger", "prometheus"}, {"moto"}),
+    ("emulated", {"moto"}, {"jaeger", "prometheus"}),
+    ("aws", set(), {"jaeger", "prometheus", "moto"}),
+])
+def test_lab_backend_alone_picks_services_and_collector_layer(backend, present, absent):
+    cfg = compose_config(backend)
+    services = set(cfg["services"])
+    assert {"postgres", "pethistory", "collector"} | present <= services
+    assert not services & absent
+    command = cfg["services"]["collector"]["command"]
+    assert command[-1] == f"--config=/etc/otelcol/{backend}.yaml"
+    assert command[:3] == ["--config=/etc/otelcol/base.yaml", "--config=/etc/otelcol/scrape-compose.yaml",
+                           "--config=/etc/otelcol/aws.yaml"]
+
+
+def test_aws_credentials_are_mounted_read_only_for_user_aoc():
+    volumes = RAW["services"]["collector"]["volumes"]
+    assert any(v.endswith(":/home/aoc/.aws:ro") for v in volumes)
