@@ -23,8 +23,10 @@ def dotenv(key):
 
 @pytest.fixture(scope="session")
 def collector_bin(tmp_path_factory):
-    """The twin of the ADOT binary: $LAB_COLLECTOR_BIN, else /awscollector copied out of the
-    collector image named in .env (docker create + docker cp)."""
+    """A collector binary with `validate`: $LAB_COLLECTOR_BIN, else the ocb-built twin copied
+    out of the collector image named in .env (docker create + docker cp). The real ADOT
+    binary has no `validate`; the CI stand-in keeps the twin at /otelcol-twin behind its
+    /awscollector entrypoint wrapper."""
     path = os.environ.get("LAB_COLLECTOR_BIN")
     if path:
         if not os.access(path, os.X_OK):
@@ -37,8 +39,12 @@ def collector_bin(tmp_path_factory):
         pytest.skip(f"no LAB_COLLECTOR_BIN and image {image} is not built here (.ci/images builds it)")
     cid = subprocess.run(["docker", "create", image], capture_output=True, text=True, check=True).stdout.strip()
     try:
-        dest = tmp_path_factory.mktemp("collector") / "awscollector"
-        subprocess.run(["docker", "cp", f"{cid}:/awscollector", str(dest)], check=True, capture_output=True)
+        dest = tmp_path_factory.mktemp("collector") / "otelcol"
+        for inside in ("/otelcol-twin", "/awscollector"):
+            if subprocess.run(["docker", "cp", f"{cid}:{inside}", str(dest)], capture_output=True).returncode == 0:
+                break
+        else:
+            pytest.skip(f"{image} holds neither /otelcol-twin nor /awscollector")
     finally:
         subprocess.run(["docker", "rm", cid], capture_output=True)
     return str(dest)

@@ -98,3 +98,14 @@ def test_lab_backend_alone_picks_services_and_collector_layer(backend, present, 
 def test_aws_credentials_are_mounted_read_only_for_user_aoc():
     volumes = RAW["services"]["collector"]["volumes"]
     assert any(v.endswith(":/home/aoc/.aws:ro") for v in volumes)
+
+
+def test_image_pins_agree_with_the_ci_stand_ins():
+    """CI builds stand-ins under the exact tags of .ci/images/versions.env: same pins here."""
+    versions = ROOT / ".ci" / "images" / "versions.env"
+    if not versions.exists():
+        pytest.skip("no .ci/images/versions.env")
+    pins = dict(line.split("=", 1) for line in versions.read_text().splitlines()
+                if re.match(r"^\w+_IMAGE=", line))
+    for key in ("POSTGRES_IMAGE", "PROMETHEUS_IMAGE", "MOTO_IMAGE", "JAEGER_IMAGE", "COLLECTOR_IMAGE"):
+        assert DOTENV[key] == pins[key], f"{key}: .env {DOTENV[key]} != versions.env {pins[key]}"
