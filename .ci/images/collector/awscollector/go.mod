@@ -1,0 +1,3 @@
+module petlab.local/ci/awscollector
+
+go 1.22

@@ -1,0 +1,3 @@
+module petlab.local/ci/healthcheck
+
+go 1.22
