@@ -1,0 +1,72 @@
+"""Every error is JSON with a message: no HTML pages, no stack traces."""
+import pytest
+from werkzeug.exceptions import BadRequest
+
+from conftest import TRANSACTIONS
+from pethistory.config import Config, ConfigError
+
+
+def assert_json_error(response, status):
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["status"] == status and body["message"] and body["error"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert "<html" not in response.get_data(as_text=True).lower()
+    return body
+
+
+def test_unknown_path_is_json_404(client):
+    assert_json_error(client.get("/nope"), 404)
+
+
+def test_wrong_method_is_json_405_with_allow_header(client):
+    response = client.post(TRANSACTIONS)
+    assert_json_error(response, 405)
+    assert {"GET", "DELETE"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+def test_bad_request_is_json_400(app, client):
+    def reject():
+        raise BadRequest("pet id must be a string")
+
+    app.add_url_rule("/test-bad-request", view_func=reject)
+    body = assert_json_error(client.get("/test-bad-request"), 400)
+    assert body["message"] == "pet id must be a string"
+
+
+def test_unexpected_exception_is_json_500_without_details(app, client):
+    def explode():
+        raise RuntimeError("secret internal detail")
+
+    app.add_url_rule("/test-explode", view_func=explode)
+    body = assert_json_error(client.get("/test-explode"), 500)
+    assert "secret internal detail" not in body["message"]
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DB_PORT": "abc"}, "DB_PORT must be a whole number"),
+        ({"DB_POOL_MAX": "0"}, "DB_POOL_MAX must be at least 1"),
+        ({"DB_POOL_MIN": "5", "DB_POOL_MAX": "2"}, "DB_POOL_MIN must not exceed DB_POOL_MAX"),
+    ],
+)
+def test_bad_settings_are_rejected_with_a_clear_message(env, message):
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env(env)
+
+
+def test_defaults_match_the_workshop():
+    config = Config.from_env({})
+    assert (config.db_name, config.db_port, config.service_name) == (
+        "adoptions", 5432, "PetAdoptionsHistory"
+    )
+
+
+def test_gunicorn_refuses_bad_setting_with_one_line(gunicorn_factory):
+    with pytest.raises(RuntimeError) as failure:
+        gunicorn_factory(DB_PORT="not-a-port")
+    output = str(failure.value)
+    assert "configuration error: DB_PORT must be a whole number" in output
+    assert "Traceback" not in output

@@ -1,0 +1,81 @@
+"""The production server: several workers, one truthful /metrics, JSON logs, safe telemetry."""
+import json
+import threading
+
+import requests
+
+from conftest import TRANSACTIONS
+from test_metrics import scrape, value
+
+
+def test_counter_is_exact_and_monotonic_across_workers(gunicorn_factory):
+    server = gunicorn_factory(WEB_CONCURRENCY="3", GUNICORN_THREADS="2")
+    metrics_url = server.url + "/metrics"
+    seen, served = [], 0
+    for _round in range(5):
+        # Fresh connections so the kernel spreads requests over the three workers.
+        def hit(count):
+            for _ in range(count):
+                assert requests.get(server.url + TRANSACTIONS, timeout=10).status_code == 200
+
+        threads = [threading.Thread(target=hit, args=(10,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        served += 40
+        for _ in range(3):  # several scrapes, likely served by different workers
+            seen.append(value(scrape(requests, metrics_url), "transactions_get_count_total"))
+            assert seen[-1] == served
+    assert seen == sorted(seen)
+    pids = {json.loads(line)["pid"] for line in server.log_lines() if line.startswith("{") and '"access"' in line}
+    assert len(pids) >= 2, "requests were not spread over several workers"
+
+
+def test_every_request_logs_one_json_line_with_its_trace(gunicorn_factory):
+    server = gunicorn_factory(DB_PASSWORD="")
+    header = "Root=1-6b06e510-00000000000000000000cafe;Parent=53995c3f42cd8ad8;Sampled=1"
+    requests.get(server.url + TRANSACTIONS, headers={"X-Amzn-Trace-Id": header}, timeout=10)
+    requests.get(server.url + "/nope", timeout=10)
+    server.stop()
+    entries = [json.loads(line) for line in server.log_lines() if line.startswith("{")]
+    access = [e for e in entries if e["logger"] == "access"]
+    assert [(e["http_method"], e["http_status"]) for e in access] == [("GET", 200), ("GET", 404)]
+    first = access[0]
+    assert first["trace_id"] == "6b06e51000000000000000000000cafe"
+    assert first["xray_trace_id"] == "1-6b06e510-00000000000000000000cafe"
+    assert len(first["span_id"]) == 16 and first["duration_ms"] >= 0
+    assert first["service"] == "PetAdoptionsHistory"
+
+
+def test_logs_carry_no_password(gunicorn_factory, pg):
+    server = gunicorn_factory(DB_PASSWORD="hunter2-do-not-log", DB_HOST="127.0.0.1", DB_PORT="1")
+    assert requests.get(server.url + TRANSACTIONS, timeout=10).status_code == 503
+    server.stop()
+    text = "\n".join(server.log_lines())
+    assert "hunter2" not in text
+    assert "database unavailable" in text
+
+
+def test_sdk_disabled_serves_the_same_api_without_traces(gunicorn_factory):
+    server = gunicorn_factory(OTEL_SDK_DISABLED="true", OTEL_TRACES_EXPORTER="otlp")
+    assert requests.get(server.url + TRANSACTIONS, timeout=10).json() == []
+    samples = scrape(requests, server.url + "/metrics")
+    assert value(samples, "transactions_get_count_total") == 1
+    server.stop()
+    access = [json.loads(l) for l in server.log_lines() if l.startswith("{") and '"access"' in l]
+    assert access and all("trace_id" not in e for e in access)
+
+
+def test_unreachable_collector_never_fails_a_request(gunicorn_factory):
+    from pgserver import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    server = gunicorn_factory(
+        OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=dead,
+        OTEL_BSP_SCHEDULE_DELAY="100", OTEL_EXPORTER_OTLP_TIMEOUT="1",
+    )
+    with requests.Session() as http:
+        statuses = [http.get(server.url + TRANSACTIONS, timeout=5).status_code for _ in range(200)]
+    assert statuses == [200] * 200
+    assert server.stop() == 0
