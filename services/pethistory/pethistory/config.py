@@ -8,8 +8,7 @@
 | DB_USER | postgres | database user |
 | DB_PASSWORD | (empty) | database password |
 | DB_SECRET_ID | (unset) | Secrets Manager secret (JSON: username, password, host, port, dbname) that overrides the DB_* values, as the workshop read it; honours AWS_REGION and AWS_ENDPOINT_URL |
-| DB_POOL_MIN | 0 | connections opened ahead per process |
-| DB_POOL_MAX | 4 | connections per process at most (one per gunicorn thread is enough) |
+| DB_POOL_SIZE | 4 | connections each process keeps open (one per gunicorn thread is enough) |
 | DB_CONNECT_TIMEOUT | 3 | seconds before a connection attempt gives up (then 503) |
 | DB_STATEMENT_TIMEOUT_MS | 5000 | server-side limit for one statement |
 | LOG_LEVEL | INFO | root log level |
@@ -47,8 +46,7 @@ class Config:
     db_user: str = "postgres"
     db_password: str = ""
     db_secret_id: str | None = None
-    db_pool_min: int = 0
-    db_pool_max: int = 4
+    db_pool_size: int = 4
     db_connect_timeout: int = 3
     db_statement_timeout_ms: int = 5000
     log_level: str = "INFO"
@@ -64,15 +62,12 @@ class Config:
             db_user=env.get("DB_USER", cls.db_user),
             db_password=env.get("DB_PASSWORD", cls.db_password),
             db_secret_id=env.get("DB_SECRET_ID") or None,
-            db_pool_min=_int(env, "DB_POOL_MIN", cls.db_pool_min),
-            db_pool_max=_int(env, "DB_POOL_MAX", cls.db_pool_max, 1),
+            db_pool_size=_int(env, "DB_POOL_SIZE", cls.db_pool_size, 1),
             db_connect_timeout=_int(env, "DB_CONNECT_TIMEOUT", cls.db_connect_timeout, 1),
             db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", cls.db_statement_timeout_ms),
             log_level=env.get("LOG_LEVEL", cls.log_level).upper(),
             service_name=env.get("OTEL_SERVICE_NAME", cls.service_name),
         )
-        if config.db_pool_min > config.db_pool_max:
-            raise ConfigError("DB_POOL_MIN must not exceed DB_POOL_MAX")
         if config.db_secret_id:
             config = config.with_secret(_read_secret(config.db_secret_id))
         return config

@@ -42,9 +42,11 @@ class Database:
             with self._lock:
                 if self._pool is None:
                     try:
+                        # minconn = maxconn: psycopg2 closes every returned connection beyond
+                        # minconn, which would mean a new connection per request.
                         self._pool = pool.ThreadedConnectionPool(
-                            self.config.db_pool_min,
-                            self.config.db_pool_max,
+                            self.config.db_pool_size,
+                            self.config.db_pool_size,
                             **self.config.dsn_kwargs(),
                         )
                     except _CONNECTION_ERRORS as error:

@@ -48,8 +48,8 @@ def test_unexpected_exception_is_json_500_without_details(app, client):
     "env, message",
     [
         ({"DB_PORT": "abc"}, "DB_PORT must be a whole number"),
-        ({"DB_POOL_MAX": "0"}, "DB_POOL_MAX must be at least 1"),
-        ({"DB_POOL_MIN": "5", "DB_POOL_MAX": "2"}, "DB_POOL_MIN must not exceed DB_POOL_MAX"),
+        ({"DB_POOL_SIZE": "0"}, "DB_POOL_SIZE must be at least 1"),
+        ({"DB_CONNECT_TIMEOUT": "-1"}, "DB_CONNECT_TIMEOUT must be at least 1"),
     ],
 )
 def test_bad_settings_are_rejected_with_a_clear_message(env, message):
