@@ -54,7 +54,7 @@ class Database:
         return self._pool
 
     def run(self, work: Callable[..., T]) -> T:
-        """Run `work(cursor)` in one transaction; retry once on a connection the server dropped.
+        """Run `work(cursor)` in one transaction, retried on connections the server dropped.
 
         Outside a traced request (metric scrapes, health probes, CLI commands) the queries are not
         traced: each would otherwise become a stray root span, as the workshop's gauge did.
@@ -65,14 +65,14 @@ class Database:
             return self._run_retrying(work)
 
     def _run_retrying(self, work: Callable[..., T]) -> T:
-        try:
-            return self._run_once(work)
-        except _StaleConnection:
-            # A pooled connection died while idle (e.g. PostgreSQL restarted); a fresh one may work.
+        # After a PostgreSQL restart every pooled connection is dead; each attempt drops one,
+        # so pool size + 1 attempts reach a fresh connection (each failure is immediate).
+        for _attempt in range(self.config.db_pool_size + 1):
             try:
                 return self._run_once(work)
             except _StaleConnection as stale:
-                raise DatabaseUnavailable(stale.reason) from None
+                reason = stale.reason
+        raise DatabaseUnavailable(reason)
 
     def _run_once(self, work: Callable[..., T]) -> T:
         db_pool = self._get_pool()
