@@ -69,7 +69,7 @@ class Config:
             service_name=env.get("OTEL_SERVICE_NAME", cls.service_name),
         )
         if config.db_secret_id:
-            config = config.with_secret(_read_secret(config.db_secret_id))
+            config = config.with_secret(_read_secret(config.db_secret_id, env))
         return config
 
     def with_secret(self, secret: Mapping[str, object]) -> "Config":
@@ -96,15 +96,16 @@ class Config:
         }
 
 
-def _read_secret(secret_id: str) -> Mapping[str, object]:
+def _read_secret(secret_id: str, env: Mapping[str, str]) -> Mapping[str, object]:
     import json
 
     import boto3  # only needed when a secret is configured
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        # boto3 reads AWS_REGION and AWS_ENDPOINT_URL(_SECRETS_MANAGER) itself.
-        response = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+        # boto3 reads AWS_ENDPOINT_URL(_SECRETS_MANAGER) itself, but only AWS_DEFAULT_REGION.
+        client = boto3.client("secretsmanager", region_name=env.get("AWS_REGION") or None)
+        response = client.get_secret_value(SecretId=secret_id)
         return json.loads(response["SecretString"])
     except (BotoCoreError, ClientError, KeyError, ValueError) as error:
         raise ConfigError(f"cannot read database secret {secret_id!r}: {error}") from None
