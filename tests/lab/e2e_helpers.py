@@ -4,7 +4,9 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
+LAB = Path(__file__).resolve().parents[2] / "scripts" / "lab"
 API = "/petadoptionshistory/api/home/transactions"
 
 

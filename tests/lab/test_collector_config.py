@@ -151,3 +151,20 @@ def test_every_layer_says_how_it_is_combined():
         head = path.read_text().split("\n\n", 1)[0]
         assert "--config=" in head, f"{path.name}: header names no --config combination"
         assert "REPLACE" in head, f"{path.name}: header does not warn that lists are replaced"
+
+
+def test_jaeger_accepts_its_config(tmp_path):
+    """jaeger/config.yaml validated by the jaeger binary of the image named in .env."""
+    image = dotenv("JAEGER_IMAGE")
+    if shutil.which("docker") is None or subprocess.run(
+            ["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+        pytest.skip(f"image {image} is not available here")
+    cid = subprocess.run(["docker", "create", image], capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        binary = tmp_path / "jaeger"
+        subprocess.run(["docker", "cp", f"{cid}:/cmd/jaeger/jaeger-linux", str(binary)], check=True, capture_output=True)
+    finally:
+        subprocess.run(["docker", "rm", cid], capture_output=True)
+    proc = subprocess.run([str(binary), "validate", f"--config={ROOT / 'jaeger' / 'config.yaml'}"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

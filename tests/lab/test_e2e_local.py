@@ -1,10 +1,13 @@
 """With LAB_BACKEND=local: a request's trace reaches Jaeger, the scraped metrics reach
 Prometheus with the walkthrough's dimensions."""
+import subprocess
+import sys
+import urllib.error
 import urllib.parse
 
 import pytest
 
-from e2e_helpers import get, new_trace_id, poll, traced_get
+from e2e_helpers import LAB, get, new_trace_id, poll, traced_get
 
 pytestmark = pytest.mark.e2e
 
@@ -57,3 +60,27 @@ def test_prometheus_has_transactions_history_count_with_pod_and_container(local_
     labels = series["metric"]
     assert labels["container_name"] == "pethistory"
     assert labels["pod_name"]
+
+
+def health_status(lab):
+    try:
+        return get(f"{lab.pethistory}/health/status", timeout=5)[0]
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_lab_stop_and_start_postgres_turn_health_503_then_200(local_lab):
+    lab = [sys.executable, str(LAB)]
+    subprocess.run(lab + ["stop", "postgres"], check=True, capture_output=True, timeout=120)
+    try:
+        poll(lambda: health_status(local_lab) == 503, 60, what="503 from /health/status with postgres stopped")
+    finally:
+        subprocess.run(lab + ["start", "postgres"], check=True, capture_output=True, timeout=120)
+    poll(lambda: health_status(local_lab) == 200, 90, what="200 from /health/status after postgres restarted")
+
+
+def test_lab_status_shows_backend_health_and_urls(local_lab):
+    out = subprocess.run([sys.executable, str(LAB), "status"], capture_output=True, text=True, check=True).stdout
+    assert "backend: local" in out
+    assert "healthy" in out
+    assert f"{local_lab.jaeger}/search" in out and local_lab.prometheus in out
