@@ -1,0 +1,511 @@
+"""What instrumentation costs (issue 8). Run through `bench/run`; see bench/README.md.
+
+Starts a throw-away PostgreSQL (the service tests' pgserver module) with 100 rows, a real OTLP/gRPC
+receiver, and side by side on loopback: the service under gunicorn instrumented (100 % sampling,
+spans exported over OTLP gRPC), the same service with OTEL_SDK_DISABLED=true, and the workshop's
+own setup (bench/workshop_app.py). Loads are alternated round by round and compared as ratios, so
+load from other work on the machine hits every variant alike.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE_DIR = ROOT / "services" / "pethistory"
+LABTELEMETRY_DIR = ROOT / "services" / "labtelemetry"
+sys.path.insert(0, str(SERVICE_DIR / "tests"))  # pgserver: the tests' throw-away PostgreSQL
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fixedrate  # noqa: E402
+from pgserver import PostgresServer, free_port  # noqa: E402
+
+TRANSACTIONS = "/petadoptionshistory/api/home/transactions"
+COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+CACHE = Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "petlab-bench"))
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def out(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def wait_port(port: int, process: subprocess.Popen | None, timeout: float = 30, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} never answered 200")
+        time.sleep(0.2)
+
+
+# --- the OTLP receiver -------------------------------------------------------------------------
+
+
+def docker_engine() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def collector_binary() -> tuple[Path | None, str]:
+    """The ADOT collector twin binary: $BENCH_COLLECTOR_BIN, a cached copy, or copied out of the
+    lab's collector image with `docker create` + `docker cp`."""
+    explicit = os.environ.get("BENCH_COLLECTOR_BIN")
+    if explicit:
+        return Path(explicit), f"otelcol-twin ({explicit})"
+    cached = CACHE / "otelcol-twin"
+    if cached.is_file() and os.access(cached, os.X_OK):
+        return cached, f"otelcol-twin (cached copy from {COLLECTOR_IMAGE}, {cached})"
+    if not docker_engine():
+        return None, "no Docker engine"
+    have = subprocess.run(["docker", "image", "inspect", COLLECTOR_IMAGE], capture_output=True)
+    if have.returncode != 0:
+        return None, f"image {COLLECTOR_IMAGE} not present"
+    created = subprocess.run(["docker", "create", COLLECTOR_IMAGE], capture_output=True, text=True)
+    if created.returncode != 0:
+        return None, f"docker create failed: {created.stderr.strip()}"
+    container = created.stdout.strip()
+    try:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        copied = subprocess.run(["docker", "cp", f"{container}:/otelcol-twin", str(cached)],
+                                capture_output=True, text=True)
+        if copied.returncode != 0:
+            return None, f"no /otelcol-twin in {COLLECTOR_IMAGE} ({copied.stderr.strip()})"
+    finally:
+        subprocess.run(["docker", "rm", container], capture_output=True)
+    return cached, f"otelcol-twin (docker cp from {COLLECTOR_IMAGE})"
+
+
+COLLECTOR_CONFIG = """\
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:{port}
+processors:
+  batch: {{}}
+exporters:
+  debug:
+    verbosity: basic
+    sampling_initial: 1
+    sampling_thereafter: 1000
+service:
+  telemetry:
+    logs:
+      level: warn
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [debug]
+"""
+
+
+class Receiver:
+    """A real OTLP/gRPC receiver: the collector twin if it can be had, else bench/otlp_sink.py."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.log_path = workdir / "receiver.log"
+        binary, why = collector_binary()
+        self._log = open(self.log_path, "w")
+        if binary is not None:
+            config = workdir / "collector.yaml"
+            config.write_text(COLLECTOR_CONFIG.format(port=self.port))
+            command = [str(binary), f"--config={config}"]
+            self.description = why
+        else:
+            command = [sys.executable, str(Path(__file__).with_name("otlp_sink.py")), str(self.port)]
+            self.description = f"bench/otlp_sink.py, a grpcio OTLP sink ({why})"
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
+                                         env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"})
+        wait_port(self.port, self.process, what="OTLP receiver")
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+# --- the servers under test -------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, name: str, command: list[str], env: dict[str, str], workdir: Path, cwd: Path):
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"{name}.log"
+        self._log = open(self.log_path, "w")
+        full_env = {**os.environ, **env, "PORT": str(self.port)}
+        self.process = subprocess.Popen(
+            [part.replace("{port}", str(self.port)) for part in command],
+            cwd=cwd, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_port(self.port, self.process, what=name)
+        wait_http(self.url + TRANSACTIONS)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
+
+
+def service_env(pg: PostgresServer, workdir: Path, name: str) -> dict[str, str]:
+    return {
+        **pg.env(),
+        "PYTHONPATH": os.pathsep.join([str(SERVICE_DIR), str(LABTELEMETRY_DIR)]),
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / f"metrics-{name}"),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+def gunicorn(name: str, env: dict[str, str], workdir: Path) -> Server:
+    command = [sys.executable, "-m", "gunicorn", "-c", str(SERVICE_DIR / "gunicorn.conf.py"),
+               "--bind", "127.0.0.1:{port}", "pethistory.wsgi:app"]
+    return Server(name, command, env, workdir, SERVICE_DIR)
+
+
+def seed(pg: PostgresServer, rows: int) -> None:
+    env = {**os.environ, **pg.env(), "OTEL_SDK_DISABLED": "true",
+           "PYTHONPATH": os.pathsep.join([str(SERVICE_DIR), str(LABTELEMETRY_DIR)])}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "pethistory:create_app()", "seed",
+                    "--rows", str(rows)], env=env, cwd=SERVICE_DIR, check=True, capture_output=True)
+
+
+# --- load -------------------------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, seconds: float, connections: int = 50, threads: int = 2) -> dict:
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url],
+        capture_output=True, text=True, timeout=seconds + 60,
+    )
+    text = result.stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if result.returncode != 0 or not rps:
+        raise RuntimeError(f"wrk failed: {result.stderr or text}")
+    stats = {"rps": float(rps.group(1))}
+    for label in ("50", "99"):
+        match = re.search(rf"^\s+{label}%\s+(\S+)", text, re.M)
+        stats[f"p{label}_ms"] = _ms(match.group(1)) if match else float("nan")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    socket_errors = re.search(r"Socket errors: (.*)", text)
+    stats["errors"] = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        stats["socket_errors"] = socket_errors.group(1).strip()
+    return stats
+
+
+def fixed(url: str, rate: float, seconds: float, connections: int = 16) -> dict:
+    return asyncio.run(fixedrate.run(url, rate, seconds, connections))
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def alternate(variants: dict[str, Server], rounds: int, measure, label: str) -> dict[str, list[dict]]:
+    """Each round measures every variant once, in an order that rotates between rounds."""
+    results: dict[str, list[dict]] = {name: [] for name in variants}
+    names = list(variants)
+    for r in range(rounds):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            stats = measure(variants[name].url + TRANSACTIONS)
+            stats["load"] = load_average()
+            results[name].append(stats)
+            log(f"{label} round {r + 1}/{rounds} {name}: {json.dumps(stats)}")
+    return results
+
+
+def throughput_report(title: str, results: dict[str, list[dict]], base: str = "uninstrumented") -> dict:
+    ratios = [i["rps"] / u["rps"] for i, u in zip(results["instrumented"], results[base])]
+    summary = {
+        "ratio_median": median(ratios),
+        "ratios": [round(x, 3) for x in ratios],
+        "rps": {name: median([s["rps"] for s in runs]) for name, runs in results.items()},
+        "p50_ms": {name: median([s["p50_ms"] for s in runs]) for name, runs in results.items()},
+        "p99_ms": {name: median([s["p99_ms"] for s in runs]) for name, runs in results.items()},
+        "errors": {name: sum(s["errors"] for s in runs) for name, runs in results.items()},
+    }
+    out(f"## {title}: wrk -t2 -c50, {len(ratios)} alternated rounds (medians)")
+    out(f"  {'variant':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name in results:
+        out(f"  {name:<16} {summary['rps'][name]:>9.0f} {summary['p50_ms'][name]:>8.2f} "
+            f"{summary['p99_ms'][name]:>8.2f} {summary['errors'][name]:>8}")
+    return summary
+
+
+def fixed_report(title: str, rate: float, results: dict[str, list[dict]]) -> dict:
+    diffs = [i["p99_ms"] - u["p99_ms"] for i, u in zip(results["instrumented"], results["uninstrumented"])]
+    summary = {
+        "rate": rate,
+        "p99_added_ms": median(diffs),
+        "p99_added_runs": [round(x, 3) for x in diffs],
+        "p50_ms": {name: median([s["p50_ms"] for s in runs]) for name, runs in results.items()},
+        "p99_ms": {name: median([s["p99_ms"] for s in runs]) for name, runs in results.items()},
+        "achieved": {name: median([s["rate"] for s in runs]) for name, runs in results.items()},
+        "errors": {name: sum(s["errors"] for s in runs) for name, runs in results.items()},
+    }
+    out(f"## {title}: fixed rate {rate:g} req/s, {len(diffs)} alternated rounds (medians)")
+    out(f"  {'variant':<16} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}")
+    for name in results:
+        out(f"  {name:<16} {summary['achieved'][name]:>9.1f} {summary['p50_ms'][name]:>8.2f} "
+            f"{summary['p99_ms'][name]:>8.2f} {summary['errors'][name]:>8}")
+    return summary
+
+
+# --- optional: the whole lab (--lab) ----------------------------------------------------------
+
+
+def lab_steps(args) -> dict:
+    result: dict = {}
+    if not args.lab:
+        out("## (3) whole-lab memory: skipped: needs --lab (and a Docker engine with the lab's images)")
+        out("## (4) seconds from `scripts/lab up` to the first trace in Jaeger: skipped: needs --lab")
+        return result
+    if not docker_engine():
+        out("## (3) whole-lab memory: skipped: no Docker engine answers (docker info)")
+        out("## (4) lab up to first trace: skipped: no Docker engine answers")
+        return result
+    lab = [sys.executable, str(ROOT / "scripts" / "lab")]
+    port = os.environ.get("PETHISTORY_PORT", "8080")
+    jaeger = os.environ.get("JAEGER_UI_PORT", "16686")
+    running = subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
+                             capture_output=True, text=True).stdout.split()
+    started_here = False
+    if running:
+        out("## (4) lab up to first trace: skipped: the lab is already running (time it from a stopped lab)")
+    else:
+        started = time.monotonic()
+        up = subprocess.run([*lab, "up", "--backend", "local"], capture_output=True, text=True, timeout=900)
+        if up.returncode != 0:
+            out(f"## (4) lab up to first trace: skipped: scripts/lab up failed: {up.stderr.strip()[-300:]}")
+            return result
+        started_here = True
+        up_seconds = time.monotonic() - started
+        first = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{TRANSACTIONS}", timeout=5).read()
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{jaeger}/api/traces?service=PetAdoptionsHistory&limit=1", timeout=5
+                ) as response:
+                    if json.load(response).get("data"):
+                        first = time.monotonic() - started
+                        break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        result["lab_up_s"] = round(up_seconds, 1)
+        result["first_trace_s"] = round(first, 1) if first else None
+        out(f"## (4) `scripts/lab up` took {up_seconds:.1f} s; first trace in Jaeger after "
+            f"{first:.1f} s" if first else "## (4) no trace reached Jaeger within 120 s of lab up")
+    stats = subprocess.run(
+        ["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}"]
+        + subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
+                         capture_output=True, text=True).stdout.split(),
+        capture_output=True, text=True,
+    ).stdout
+    total = 0.0
+    out("## (3) whole-lab memory (docker stats)")
+    for line in stats.splitlines():
+        name, usage = line.split("\t")
+        used = usage.split("/")[0].strip()
+        number, unit = re.fullmatch(r"([\d.]+)\s*([KMG]i?B|B)", used).groups()
+        mib = float(number) * {"B": 1 / 2**20, "KiB": 1 / 1024, "kB": 1 / 1024, "MiB": 1, "MB": 1,
+                               "GiB": 1024, "GB": 1024}.get(unit, 1)
+        total += mib
+        out(f"  {name:<40} {used}")
+    out(f"  total {total:.0f} MiB")
+    result["lab_memory_mib"] = round(total)
+    if started_here:
+        subprocess.run([*lab, "down"], capture_output=True, timeout=300)
+    return result
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="bench/run", description="What instrumentation costs.")
+    parser.add_argument("--quick", action="store_true", help="a few seconds per step (smoke test)")
+    parser.add_argument("--rounds", type=int, help="alternated rounds per step (default 5, quick 1)")
+    parser.add_argument("--seconds", type=float, help="seconds per wrk run (default 10, quick 2)")
+    parser.add_argument("--rate", type=float, default=200, help="fixed request rate, req/s (default 200)")
+    parser.add_argument("--lab", action="store_true", help="also measure the whole lab (Docker)")
+    parser.add_argument("--no-workshop", action="store_true", help="skip the workshop's setup")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    args = parser.parse_args()
+    rounds = args.rounds or (1 if args.quick else 5)
+    seconds = args.seconds or (2 if args.quick else 10)
+    fixed_rounds = max(1, rounds if args.quick else (rounds + 1) // 2)
+
+    workdir = Path(tempfile.mkdtemp(prefix="pethistory-bench-"))
+    figures: dict = {"machine": {"nproc": os.cpu_count(), "cpu": cpu_model(), "load_start": load_average()}}
+    pg = receiver = None
+    servers: dict[str, Server] = {}
+    try:
+        out(f"# bench: {os.cpu_count()} CPUs ({figures['machine']['cpu']}), load {load_average()}")
+        out(f"# gunicorn WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', '2')} "
+            f"GUNICORN_THREADS={os.environ.get('GUNICORN_THREADS', '4')} (gunicorn.conf.py defaults unless set)")
+        log(f"work directory {workdir}")
+        pg = PostgresServer()
+        seed(pg, 100)
+        receiver = Receiver(workdir)
+        figures["receiver"] = receiver.description
+        out(f"# OTLP receiver: {receiver.description}, {receiver.endpoint}")
+        servers["instrumented"] = gunicorn("instrumented", {
+            **service_env(pg, workdir, "instrumented"),
+            "OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_TRACES_SAMPLER": "always_on",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        }, workdir)
+        servers["uninstrumented"] = gunicorn("uninstrumented", {
+            **service_env(pg, workdir, "uninstrumented"), "OTEL_SDK_DISABLED": "true",
+        }, workdir)
+        if not args.no_workshop:
+            servers["workshop"] = Server(
+                "workshop", [sys.executable, str(Path(__file__).with_name("workshop_app.py"))],
+                pg.env(), workdir, ROOT)
+        for server in servers.values():  # warm-up: imports, pools, JIT-free but cache-warm
+            wrk(server.url + TRANSACTIONS, 1 if args.quick else 3)
+
+        # (1) throughput and latency under saturation, then p99 at a fixed rate below it
+        results = alternate(servers, rounds, lambda url: wrk(url, seconds), "throughput")
+        summary = throughput_report("(1) GET throughput", results)
+        figures["throughput"] = summary
+        out(f"RATIO throughput instrumented/uninstrumented: {summary['ratio_median']:.3f} "
+            f"(median of {rounds} rounds: {summary['ratios']})")
+        if "workshop" in results:
+            vs = [i["rps"] / w["rps"] for i, w in zip(results["instrumented"], results["workshop"])]
+            figures["vs_workshop"] = median(vs)
+            out(f"RATIO throughput instrumented/workshop: {median(vs):.2f}x")
+        pair = {k: servers[k] for k in ("instrumented", "uninstrumented")}
+        fixed_seconds = seconds
+        results = alternate(pair, fixed_rounds, lambda url: fixed(url, args.rate, fixed_seconds), "fixed rate")
+        summary = fixed_report("(1) GET latency at a fixed rate", args.rate, results)
+        figures["fixed_rate"] = summary
+        out(f"P99 added by instrumentation at {args.rate:g} req/s: {summary['p99_added_ms']:+.2f} ms "
+            f"(runs {summary['p99_added_runs']})")
+        spans_before = receiver_spans(receiver)
+
+        # (2) the same with the collector gone: export fails, requests must not slow down
+        receiver.stop()
+        log("OTLP receiver stopped: export now fails")
+        time.sleep(1)
+        results = alternate(pair, rounds, lambda url: wrk(url, seconds), "collector down")
+        summary = throughput_report("(2) GET throughput, collector stopped", results)
+        figures["collector_down"] = summary
+        out(f"RATIO throughput instrumented/uninstrumented, collector stopped: {summary['ratio_median']:.3f} "
+            f"(median of {rounds} rounds: {summary['ratios']})")
+        results = alternate(pair, fixed_rounds, lambda url: fixed(url, args.rate, fixed_seconds), "fixed rate down")
+        summary = fixed_report("(2) GET latency at a fixed rate, collector stopped", args.rate, results)
+        figures["collector_down_fixed"] = summary
+        out(f"P99 added at {args.rate:g} req/s, collector stopped: {summary['p99_added_ms']:+.2f} ms")
+        if spans_before:
+            out(f"# spans the receiver got: {spans_before}")
+        figures.update(lab_steps(args))
+        figures["machine"]["load_end"] = load_average()
+        out(f"# load average at the end: {load_average()}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
+    finally:
+        for server in servers.values():
+            server.stop()
+        if receiver is not None:
+            receiver.stop()
+        if pg is not None:
+            pg.destroy()
+        if args.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def receiver_spans(receiver: Receiver) -> str:
+    return ""
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""bench/run --quick works end to end: it prints the throughput ratio line and exits 0.
+
+No timing is asserted: the figures depend on the machine and its load (see bench/README.md).
+"""
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_quick_prints_a_ratio_and_exits_0():
+    result = subprocess.run([str(ROOT / "bench" / "run"), "--quick"], capture_output=True, text=True,
+                            timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"^RATIO throughput instrumented/uninstrumented: \d+\.\d+", result.stdout, re.M), result.stdout
+    assert "OTLP receiver: " in result.stdout
