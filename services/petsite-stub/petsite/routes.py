@@ -1,0 +1,96 @@
+"""PetSite's JSON API: the workshop's two history paths, the adoption step, housekeeping."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from opentelemetry import trace
+
+from labtelemetry import Exposition, MirroredCounter
+from petsite import adoptions, repository
+from petsite.adoptions import InvalidAdoption
+from petsite.db import Database, DatabaseUnavailable
+from petsite.history import HistoryClient
+
+bp = Blueprint("api", __name__)
+
+
+@dataclass
+class Services:
+    """What the views need, built once per process by create_app."""
+
+    database: Database
+    history: HistoryClient
+    tracer: trace.Tracer
+    exposition: Exposition
+    adoptions_count: MirroredCounter
+    moved_count: MirroredCounter
+
+
+def services() -> Services:
+    return current_app.extensions["petsite"]
+
+
+@bp.get("/pethistory")
+def pethistory_list():
+    return Response(services().history.list_json(), mimetype="application/json")
+
+
+@bp.delete("/pethistory/deletepetadoptionshistory")
+def pethistory_delete():
+    return Response(services().history.clear(), mimetype="application/json")
+
+
+@bp.post("/api/adopt")
+def adopt_one():
+    """Adopt and pay for one pet: JSON body {"pet_id": "..."} optional."""
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        raise InvalidAdoption("the body must be a JSON object")
+    done = record(adoptions.new_adoption(body.get("pet_id")))
+    return jsonify(done[0]), 201
+
+
+@bp.post("/api/adoptions")
+def adopt_many():
+    """Adopt `count` random pets at once (?count=N, 1..100)."""
+    raw = request.args.get("count", "1")
+    count = int(raw) if raw.isdigit() else 0
+    if not 1 <= count <= adoptions.MAX_BATCH:
+        raise InvalidAdoption(f"count must be a whole number from 1 to {adoptions.MAX_BATCH}")
+    done = record(*(adoptions.new_adoption() for _ in range(count)))
+    return jsonify(adopted=len(done), transactions=done), 201
+
+
+def record(*new: dict) -> list[dict]:
+    svc = services()
+    with svc.tracer.start_as_current_span("payforadoption") as span:
+        done = adoptions.adopt(svc.database, list(new))
+        span.set_attribute("petsite.adoptions", len(done))
+    svc.adoptions_count.add(len(done))
+    return done
+
+
+@bp.post("/api/housekeeping")
+def housekeeping():
+    svc = services()
+    with svc.tracer.start_as_current_span("housekeeping") as span:
+        moved = adoptions.housekeeping(svc.database)
+        span.set_attribute("petsite.rows_moved", moved)
+    svc.moved_count.add(moved)
+    return jsonify(moved=moved)
+
+
+@bp.get("/health/status")
+def health_status():
+    try:
+        services().database.run(repository.ping)
+    except DatabaseUnavailable as error:
+        return jsonify(status="unavailable", database="unreachable", message=str(error)), 503
+    return jsonify(status="ok", database="reachable")
+
+
+@bp.get("/metrics")
+def metrics():
+    body, content_type = services().exposition.render()
+    return Response(body, content_type=content_type)
