@@ -24,7 +24,8 @@ if [ "$1" = 'postgres' ] && [ "$(id -u)" = '0' ]; then
   mkdir -p "$PGDATA"
   chown -R postgres:postgres "$PGDATA" /var/run/postgresql 2>/dev/null || true
   chmod 00700 "$PGDATA" 2>/dev/null || true
-  exec runuser -u postgres -- "$BASH_SOURCE" "$@"
+  # setpriv execs (runuser would stay as a root parent and PID 1)
+  HOME=/var/lib/postgresql exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$BASH_SOURCE" "$@"
 fi
 
 if [ "$1" = 'postgres' ]; then
