@@ -1,0 +1,69 @@
+"""The workshop's traffic generator, as a Locust file aimed at the PetSite stub.
+
+Each simulated user loops over the generator's cycle:
+  1. housekeeping            POST /api/housekeeping     (adoptions move into the history)
+  2. draw 5..25: above 20    DELETE /pethistory/deletepetadoptionshistory   (clear history, ~1 in 4)
+     otherwise               GET /pethistory            (list history)
+  3. adoptions in rounds     POST /api/adopt, LOADGEN_ADOPTION_ROUNDS times
+then waits the think time (the workshop slept ~20 s; the lab default is a few seconds).
+
+| variable | default | meaning |
+| --- | --- | --- |
+| LOADGEN_THINK_SECONDS | 5 | mean pause between cycles of one user (uniform 0.5x..1.5x) |
+| LOADGEN_ADOPTION_ROUNDS | 3 | adoptions per cycle |
+| OTEL_SERVICE_NAME | loadgen | service.name of the spans (the traces start here) |
+| OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, ... | | as for the services (labtelemetry) |
+Locust's own settings come as LOCUST_* variables or flags (LOCUST_HOST, -u, -r, -t, --headless).
+
+Every request is a CLIENT span that starts a trace (X-Ray-valid id) and carries X-Amzn-Trace-Id
+and traceparent into PetSite, plus the baggage `synthetic_request=true`.
+The providers are built here at import: Locust has already monkey-patched the process with gevent
+by then, and OpenTelemetry's automatic setup (opentelemetry-instrument) does not survive that.
+"""
+import os
+import random
+
+from locust import HttpUser, between, events, task
+from opentelemetry import baggage, context
+
+from labtelemetry import init_telemetry
+from labtelemetry.http_client import instrument_requests
+
+try:  # let gRPC's OTLP export yield to gevent instead of blocking every simulated user
+    from grpc.experimental import gevent as grpc_gevent
+
+    grpc_gevent.init_gevent()
+except ImportError:  # pragma: no cover - grpc missing means OTLP export is off anyway
+    pass
+
+THINK_SECONDS = float(os.environ.get("LOADGEN_THINK_SECONDS", "5"))
+ADOPTION_ROUNDS = int(os.environ.get("LOADGEN_ADOPTION_ROUNDS", "3"))
+
+telemetry = init_telemetry(os.environ.get("OTEL_SERVICE_NAME") or "loadgen")
+# Locust's HttpSession is a requests.Session: instrumenting requests traces every call it makes.
+instrument_requests(telemetry)
+
+
+@events.quitting.add_listener
+def _flush_spans(environment, **_kwargs):
+    telemetry.shutdown()
+
+
+class PetSiteVisitor(HttpUser):
+    """One visitor running the workshop generator's cycle against PetSite."""
+
+    wait_time = between(THINK_SECONDS * 0.5, THINK_SECONDS * 1.5)
+
+    @task
+    def workshop_cycle(self):
+        token = context.attach(baggage.set_baggage("synthetic_request", "true"))
+        try:
+            self.client.post("/api/housekeeping", name="1 housekeeping")
+            if random.randint(5, 25) > 20:
+                self.client.delete("/pethistory/deletepetadoptionshistory", name="2 clear history")
+            else:
+                self.client.get("/pethistory", name="2 list history")
+            for _ in range(ADOPTION_ROUNDS):
+                self.client.post("/api/adopt", name="3 adopt a pet")
+        finally:
+            context.detach(token)
