@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import compose
+from . import compose, dashboard, insights, servicemap, verify
 from .compose import LabError, docker_compose
 from .urls import lab_urls, table
 
@@ -121,6 +121,10 @@ def parser():
         s = sub.add_parser(name, help=text)
         s.add_argument("service")
         s.set_defaults(func=func)
+
+    # Reading the signals back (one module per subcommand): map, insights, dashboard, verify.
+    for module in (servicemap, insights, dashboard, verify):
+        module.add_parser(sub)
     return p
 
 
