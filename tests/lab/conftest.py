@@ -3,7 +3,7 @@
 e2e tests bring the lab up with `scripts/lab up --backend X` once per backend (session scope,
 so a run switches backend at most once) and `scripts/lab down` at the end. They only talk to
 the 127.0.0.1 ports published by compose (read from the resolved compose config).
-Env: LAB_E2E_KEEP=1 leaves the lab running after the session (for poking around).
+Env: LAB_E2E=auto|required|off (see pytest.ini); LAB_E2E_KEEP=1 leaves the lab running.
 """
 import os
 import shutil
@@ -23,6 +23,14 @@ from labcli.urls import published  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: needs Docker; starts the lab with scripts/lab up")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("LAB_E2E", "auto") == "off":
+        skip = pytest.mark.skip(reason="LAB_E2E=off")
+        for item in items:
+            if "e2e" in item.keywords:
+                item.add_marker(skip)
 
 
 def docker_engine_answers():
@@ -79,7 +87,10 @@ class LabEndpoints:
 @pytest.fixture(scope="session")
 def lab_session():
     if not docker_engine_answers():
-        pytest.skip("no Docker engine answers (start one: .ci/docker-engine start)")
+        reason = "no Docker engine answers (start one: .ci/docker-engine start)"
+        if os.environ.get("LAB_E2E", "auto") == "required":
+            pytest.fail(f"LAB_E2E=required but {reason}")
+        pytest.skip(reason)
     session = LabSession()
     yield session
     session.close()

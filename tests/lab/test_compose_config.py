@@ -2,8 +2,10 @@
 a memory limit and a healthcheck on every service, one switch (LAB_BACKEND) for backends."""
 import json
 import re
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -26,17 +28,15 @@ def compose_config(backend):
     env = {"LAB_BACKEND": backend, "COMPOSE_PROFILES": backend}
     proc = subprocess.run(["docker", "compose", "--project-directory", str(ROOT), "config", "--format", "json"],
                           capture_output=True, text=True, cwd=ROOT,
-                          env={**__import__("os").environ, **env})
+                          env={**os.environ, **env})
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
 def test_compose_file_matches_the_compose_specification():
-    exe = shutil.which("check-jsonschema")
-    if exe is None:
-        pytest.skip("check-jsonschema is not installed (pip install check-jsonschema)")
-    proc = subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
-                          capture_output=True, text=True)
+    pytest.importorskip("check_jsonschema", reason="check-jsonschema is not installed")
+    proc = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
+                           str(COMPOSE)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
