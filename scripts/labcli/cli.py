@@ -1,6 +1,7 @@
 """Argument parsing and one function per subcommand."""
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -78,6 +79,29 @@ def cmd_start(args):
     return 0
 
 
+_DURATION = re.compile(r"^(\d+[hms])+$|^\d+$")
+
+
+def cmd_load(args):
+    """A headless Locust run (loadgen/locustfile.py) against the running lab's PetSite."""
+    backend = compose.running_backend()
+    if backend is None:
+        raise LabError("the lab is not running (scripts/lab up)")
+    if args.users < 1:
+        raise LabError("--users must be at least 1")
+    if not _DURATION.match(args.duration):
+        raise LabError(f"--duration {args.duration!r}: use seconds or e.g. 30s, 5m, 1h30m")
+    think = ["-e", f"LOADGEN_THINK_SECONDS={args.think}"] if args.think is not None else []
+    run = ["run", "--rm", "--no-deps", *think, "loadgen",
+           "--headless", "-u", str(args.users), "-r", str(args.spawn_rate or args.users),
+           "-t", args.duration, "--stop-timeout", "10", "--only-summary", "--exit-code-on-error", "1"]
+    print(f"lab: {args.users} Locust users for {args.duration} against petsite-stub "
+          f"(docker compose {' '.join(run)})", file=sys.stderr)
+    code = docker_compose(*run, backend=backend, check=False)
+    if code:
+        print(f"lab: load run failed (exit status {code}): see Locust's summary above", file=sys.stderr)
+    return code
+
 def print_urls(backend):
     cfg = compose.config(backend)
     region = os.environ.get("AWS_REGION") or _dotenv_region(cfg)
@@ -115,6 +139,13 @@ def parser():
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("--tail", default=200, type=int, help="lines (default 200)")
     logs.set_defaults(func=cmd_logs)
+
+    load = sub.add_parser("load", help="run the workshop's traffic headless with Locust, print its summary")
+    load.add_argument("-u", "--users", type=int, default=5, help="simulated users (default 5)")
+    load.add_argument("-r", "--spawn-rate", type=float, help="users started per second (default: all at once)")
+    load.add_argument("-t", "--duration", default="1m", help="run time: seconds or 30s, 5m, 1h30m (default 1m)")
+    load.add_argument("--think", type=float, help="mean seconds between a user's cycles (default LOADGEN_THINK_SECONDS)")
+    load.set_defaults(func=cmd_load)
 
     for name, func, text in (("stop", cmd_stop, "stop one service (e.g. postgres, to watch /health/status go 503)"),
                              ("start", cmd_start, "start a stopped service again")):
