@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""The lab's console page (:8070): links to the UIs, the service map (inline SVG), recent
+traces, the two walkthrough metrics as charts and the Logs Insights result, in one page with
+no external assets. Stdlib only; it reads the backends with scripts/labcli (mounted at
+/app/labcli), configured by environment (see labcli/endpoints.py):
+  LAB_OBSERVE_BACKEND  local | emulated | aws
+  LAB_JAEGER_URL, LAB_PROMETHEUS_URL, LAB_AWS_ENDPOINT_URL   how the console reaches them
+  LAB_LINKS            "label=url,label=url": the links shown (URLs as the browser sees them)
+Routes: / (the page), /map.svg, /healthz.
+"""
+import html
+import json
+import os
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from labcli import dashboard, insights, servicemap  # noqa: E402
+from labcli.charts import svg_line_chart  # noqa: E402
+from labcli.endpoints import LOG_GROUP, get_json, resolve  # noqa: E402
+
+MINUTES = float(os.environ.get("CONSOLE_MINUTES", "15"))
+METRICS = ("transactions_history_count", "transactions_get_count_total")
+esc = html.escape
+
+
+def links():
+    out = []
+    for item in filter(None, os.environ.get("LAB_LINKS", "").split(",")):
+        label, _, url = item.partition("=")
+        out.append(f'<li><a href="{esc(url)}">{esc(label)}</a> <code>{esc(url)}</code></li>')
+    return "<ul>" + "".join(out) + "</ul>" if out else "<p>(no links configured)</p>"
+
+
+def map_svg(ep):
+    return servicemap.to_svg(servicemap.collect(ep, MINUTES, limit=100), f"Service map, last {MINUTES:g} min")
+
+
+def recent_traces(ep):
+    rows = []
+    if ep.backend == "local":
+        end = time.time()
+        for service in ("PetSite", "PetAdoptionsHistory"):
+            data = get_json(ep.jaeger, "/api/traces", {"service": service, "limit": 10, "lookback": "custom",
+                                                        "start": int((end - MINUTES * 60) * 1e6), "end": int(end * 1e6)})
+            for t in data.get("data") or []:
+                roots = [s for s in t["spans"] if not s.get("references")] or t["spans"]
+                root = min(roots, key=lambda s: s["startTime"])
+                procs = sorted({p["serviceName"] for p in t["processes"].values()})
+                rows.append((root["startTime"] / 1e6, t["traceID"], root["operationName"], root["duration"] / 1000,
+                             len(t["spans"]), ", ".join(procs)))
+    else:
+        client = ep.aws_client()
+        ids = client.trace_ids(time.time() - MINUTES * 60, time.time())[-10:]
+        for doc in client.segment_documents(ids):
+            if doc.get("type") != "subsegment" and not doc.get("parent_id"):
+                rows.append((doc["start_time"], doc["trace_id"], doc["name"] + " " + ((doc.get("http") or {}).get("request") or {}).get("method", ""),
+                             (doc["end_time"] - doc["start_time"]) * 1000, "-", doc["name"]))
+    seen, unique = set(), []
+    for row in sorted(rows, reverse=True):
+        if row[1] not in seen:
+            seen.add(row[1])
+            unique.append(row)
+    body = "".join(f"<tr><td>{time.strftime('%H:%M:%S', time.gmtime(r[0]))}</td><td><code class='trace'>{esc(r[1])}</code></td>"
+                   f"<td>{esc(r[2])}</td><td>{r[3]:.1f}</td><td>{r[4]}</td><td>{esc(r[5])}</td></tr>" for r in unique[:12])
+    return ("<table id='traces'><tr><th>start (UTC)</th><th>trace id</th><th>root</th><th>ms</th><th>spans</th>"
+            f"<th>services</th></tr>{body}</table>" if body else "<p>no traces yet: send traffic (scripts/lab load)</p>")
+
+
+def metric_charts(ep):
+    body = dashboard.load(os.environ.get("CONSOLE_DASHBOARD", dashboard.DASHBOARD_FILE))
+    if ep.backend == "local":
+        charts = [c for c in dashboard.local_charts(ep.prometheus, body, MINUTES) if c[1] in METRICS]
+        return "".join(svg_line_chart(f"{t} [{n}]", s) for t, n, _, s in charts)
+    events = ep.aws_client().log_events(LOG_GROUP, time.time() - MINUTES * 60)
+    series = {m: {} for m in METRICS}
+    for e in events:
+        doc = json.loads(e["message"])
+        for m in METRICS:
+            if m in doc:
+                series[m].setdefault(doc.get("pod_name", "?"), []).append((e["timestamp"] / 1000, float(doc[m])))
+    return "".join(svg_line_chart(f"{m} (EMF)", sorted(series[m].items())) for m in METRICS)
+
+
+def insights_result(ep):
+    if ep.backend == "local":
+        data = get_json(ep.prometheus, "/api/v1/query", {"query": 'transactions_history_count{container_name="pethistory"} > 90'})
+        rows = [(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(r["value"][0]))), r["value"][1]) for r in data["data"]["result"]]
+        title = "Prometheus: transactions_history_count &gt; 90 (local backend: no log group)"
+        columns = ["time", "transactions_history_count"]
+    else:
+        columns, rows = insights.run(ep, insights.DEFAULT_QUERY, 60, LOG_GROUP)
+        title = f"Logs Insights on {LOG_GROUP}: <code>{esc(insights.DEFAULT_QUERY)}</code>"
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<p>{title}</p><table id='insights'><tr>{head}</tr>{body}</table><p class='count'>{len(rows)} row(s)</p>"
+
+
+def panel(pid, title, render, ep):
+    try:
+        content = render(ep)
+    except Exception as err:   # one panel failing must not take the page down
+        content = f"<p class='error'>{esc(type(err).__name__)}: {esc(str(err))}</p>"
+    return f"<section id='{pid}'><h2>{title}</h2>{content}</section>"
+
+
+def page():
+    ep = resolve()
+    sections = [f"<section id='links'><h2>Lab UIs</h2>{links()}</section>",
+                panel("map", "Service map", map_svg, ep), panel("metrics", "Metrics", metric_charts, ep),
+                panel("insights-panel", "Insights", insights_result, ep), panel("recent", "Recent traces", recent_traces, ep)]
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>PetAdoptionsHistory lab console</title><style>"
+            "body{font-family:Helvetica,Arial,sans-serif;margin:16px;color:#222}section{margin-bottom:18px}"
+            "h1{font-size:20px}h2{font-size:15px;border-bottom:1px solid #ddd}table{border-collapse:collapse;font-size:12px}"
+            "td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}.error{color:#b00}svg.chart{margin-right:8px}"
+            f"</style></head><body><h1>PetAdoptionsHistory lab console <small>(backend {esc(ep.backend)})</small></h1>"
+            + "".join(sections) + "</body></html>")
+
+
+class Handler(BaseHTTPRequestHandler):
+    def _send(self, code, ctype, body):
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/healthz":
+            return self._send(200, "text/plain", "ok\n")
+        if self.path == "/map.svg":
+            try:
+                return self._send(200, "image/svg+xml", map_svg(resolve()))
+            except Exception as err:
+                return self._send(503, "text/plain", f"{err}\n")
+        if self.path in ("/", "/index.html"):
+            return self._send(200, "text/html; charset=utf-8", page())
+        return self._send(404, "text/plain", "not found\n")
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write(json.dumps({"msg": fmt % args, "service": "console"}) + "\n")
+
+
+if __name__ == "__main__":
+    port = int(os.environ.get("PORT", "8070"))
+    print(f"console on :{port}", file=sys.stderr)
+    ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
