@@ -1,0 +1,135 @@
+"""CPU cost of one GET of the service, instrumented vs not, measured in-process (no HTTP client).
+
+Each variant runs in its own child process (OTel's providers are process-wide): it builds the app
+as gunicorn's worker does (`create_app()` from the environment), then calls the WSGI app N times
+on one thread and reports process CPU time per request, which counts the export thread too and is
+far less disturbed by other work on the machine than wall-clock throughput. With --cprofile the
+instrumented child also prints its cProfile top functions.
+
+    bench/run is the benchmark; this is the tool used to find where the time goes:
+    python bench/cpucost.py [--requests 3000] [--rounds 3] [--cprofile]
+
+Starts its own PostgreSQL (100 rows) and OTLP receiver like bench/run.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench  # noqa: E402
+
+
+def child(requests: int, cprofile: bool) -> None:
+    from pethistory import create_app
+
+    app = create_app()
+    environ_base = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": bench.TRANSACTIONS, "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "50000", "HTTP_HOST": "127.0.0.1:8080",
+        "HTTP_USER_AGENT": "wrk", "wsgi.url_scheme": "http", "wsgi.multithread": True,
+        "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
+        "SCRIPT_NAME": "",
+    }
+
+    def call():
+        environ = dict(environ_base, **{"wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr})
+        status = []
+        body = app(environ, lambda s, h, e=None: status.append(s))
+        for _ in body:
+            pass
+        if hasattr(body, "close"):
+            body.close()
+        assert status[0].startswith("200"), status
+
+    for _ in range(300):
+        call()
+    telemetry = app.extensions["telemetry"]
+    if telemetry.tracer_provider is not None:
+        telemetry.tracer_provider.force_flush()
+    profiler = None
+    if cprofile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(requests):
+        call()
+    if telemetry.tracer_provider is not None:
+        telemetry.tracer_provider.force_flush()  # the export of these requests' spans counts too
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats(os.environ.get("PSORT", "tottime")).print_stats(int(os.environ.get("PTOP", "45")))
+        print(stream.getvalue(), file=sys.stderr)
+    print(json.dumps({"cpu_us": cpu / requests * 1e6, "wall_us": wall / requests * 1e6}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-exporter", action="store_true", help="instrumented, OTEL_TRACES_EXPORTER=none")
+    args = parser.parse_args()
+    if args.child:
+        child(args.requests, args.cprofile)
+        return 0
+    workdir = Path(tempfile.mkdtemp(prefix="pethistory-profile-"))
+    pg = bench.PostgresServer()
+    receiver = None
+    try:
+        bench.seed(pg, 100)
+        receiver = bench.Receiver(workdir)
+        print(f"# receiver: {receiver.description}; load {bench.load_average()}")
+        variants = {
+            "instrumented": {"OTEL_SDK_DISABLED": "false",
+                             "OTEL_TRACES_EXPORTER": "none" if args.no_exporter else "otlp",
+                             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint},
+            "uninstrumented": {"OTEL_SDK_DISABLED": "true"},
+        }
+        results = {name: [] for name in variants}
+        for r in range(args.rounds):
+            for name, extra in variants.items():
+                env = {**os.environ, **bench.service_env(pg, workdir, f"{name}{r}"), **extra}
+                os.makedirs(env["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+                command = [sys.executable, __file__, "--child", "--requests", str(args.requests)]
+                if args.cprofile and name == "instrumented" and r == 0:
+                    command.append("--cprofile")
+                done = subprocess.run(command, env=env, cwd=bench.SERVICE_DIR, capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise RuntimeError(done.stderr[-3000:])
+                if "--cprofile" in command:
+                    print(done.stderr[-12000:])
+                stats = json.loads(done.stdout.strip().splitlines()[-1])
+                results[name].append(stats)
+                print(f"round {r + 1} {name:<15} cpu {stats['cpu_us']:7.0f} µs/request  "
+                      f"wall {stats['wall_us']:7.0f} µs  (load {bench.load_average()})", flush=True)
+        i = bench.median([s["cpu_us"] for s in results["instrumented"]])
+        u = bench.median([s["cpu_us"] for s in results["uninstrumented"]])
+        print(f"CPU per request: instrumented {i:.0f} µs, uninstrumented {u:.0f} µs, "
+              f"added {i - u:.0f} µs; CPU ratio uninstrumented/instrumented {u / i:.3f}")
+        return 0
+    finally:
+        if receiver is not None:
+            receiver.stop()
+        pg.destroy()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
