@@ -35,7 +35,15 @@ def compose():
 
 
 def interpolate(text, env):
-    return re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], str(text))
+    """compose's ${NAME}, ${NAME:-default} and ${NAME-default}."""
+    def one(m):
+        name, op, default = m.group(1), m.group(2), m.group(3) or ""
+        if op == ":-":
+            return env.get(name) or default
+        if op == "-":
+            return env.get(name, default)
+        return env[name]
+    return re.sub(r"\$\{(\w+)(?:(:?-)([^}]*))?\}", one, str(text))
 
 
 @pytest.fixture(scope="session")
