@@ -48,21 +48,24 @@ def send_request(ep):
     """One traced GET of the history, through PetSite when it is published; returns the trace id."""
     trace_id = f"{int(time.time()):08x}{secrets.token_hex(12)}"
     parent = secrets.token_hex(8)
-    url = (ep.petsite + "/pethistory") if ep.petsite else (ep.pethistory + API)
-    req = urllib.request.Request(url, headers={
-        "traceparent": f"00-{trace_id}-{parent}-01",
-        "X-Amzn-Trace-Id": f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent={parent};Sampled=1"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            resp.read()
-    except (urllib.error.URLError, OSError) as err:
-        raise LabError(f"request to {url} failed: {getattr(err, 'reason', err)}")
-    return trace_id, url
+    headers = {"traceparent": f"00-{trace_id}-{parent}-01",
+               "X-Amzn-Trace-Id": f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent={parent};Sampled=1"}
+    urls = ([ep.petsite + "/pethistory"] if ep.petsite else []) + [ep.pethistory + API]
+    for url in urls:   # PetSite first; pethistory directly when PetSite does not answer
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as resp:
+                resp.read()
+            return trace_id, url
+        except (urllib.error.URLError, OSError) as err:
+            last = f"request to {url} failed: {getattr(err, 'reason', err)}"
+    raise LabError(last)
 
 
 def check_services():
-    down = []
-    for c in compose.containers():
+    down, containers = [], compose.containers()
+    if not containers:
+        return False, "the lab is not running (scripts/lab up)"
+    for c in containers:
         state, health = c.get("State"), c.get("Health") or ""
         if state != "running" or health not in ("", "healthy"):
             down.append(f"{c.get('Service')} is {state}{'/' + health if health else ''}")
