@@ -2,6 +2,7 @@
 import argparse
 import os
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from .urls import lab_urls, table
 
 def cmd_up(args):
     backend = args.backend or compose.default_backend()
+    existing = compose.containers()
+    _require_free_ports(backend, existing)  # before anything is stopped or started
     current = compose.running_backend()
     if current and current != backend:
         print(f"lab: switching backend {current} -> {backend}: stopping the {current} lab first", file=sys.stderr)
@@ -24,10 +27,38 @@ def cmd_up(args):
     elif args.build is False:
         up.append("--no-build")
     print(f"lab: starting the lab with backend {backend} (docker compose {' '.join(up)})", file=sys.stderr)
-    docker_compose(*up, backend=backend)
+    try:
+        docker_compose(*up, backend=backend)
+    except LabError:
+        if not existing:  # nothing ran before: leave nothing half-started behind
+            docker_compose("down", "--remove-orphans", backend=compose.ALL_PROFILES, capture=True, check=False)
+        raise
     print(f"\nThe lab is up (backend {backend}):")
     print_urls(backend)
     return 0
+
+
+def _host_ports(container):
+    """Host ports a lab container publishes (from `docker compose ps --format json`)."""
+    ports = {int(p["PublishedPort"]) for p in container.get("Publishers") or [] if p.get("PublishedPort")}
+    return ports | {int(m) for m in re.findall(r":(\d+)->", container.get("Ports") or "")}
+
+
+def _require_free_ports(backend, existing):
+    """One clear line, and nothing started, when another program holds a port the lab publishes."""
+    ours = {port for c in existing for port in _host_ports(c)}
+    for name, svc in compose.config(backend).get("services", {}).items():
+        for port in svc.get("ports", []):
+            host, number = port.get("host_ip") or "0.0.0.0", int(port.get("published") or 0)
+            if not number or number in ours:
+                continue
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((host, number))
+                except OSError:
+                    raise LabError(f"port {host}:{number} ({name}) is already in use by another program: "
+                                   f"free it or pick another port in .env/the shell (e.g. PETHISTORY_PORT=18080)")
 
 
 def cmd_down(args):
