@@ -18,6 +18,8 @@ class LabError(Exception):
 
 def _env(backend):
     env = dict(os.environ)
+    if backend != "aws" and "LAB_AWS_DIR" not in env and not (Path.home() / ".aws").is_dir():
+        env["LAB_AWS_DIR"] = str(ROOT / "collector" / "no-aws-config")
     if backend is not None:
         env["LAB_BACKEND"] = backend
         # Profiles follow the backend ("*" = every profile, for down/logs/stop of any service).

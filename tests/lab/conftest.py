@@ -4,8 +4,14 @@ e2e tests bring the lab up with `scripts/lab up --backend X` once per backend (s
 so a run switches backend at most once) and `scripts/lab down` at the end. They only talk to
 the 127.0.0.1 ports published by compose (read from the resolved compose config).
 Env: LAB_E2E=auto|required|off (see pytest.ini); LAB_E2E_KEEP=1 leaves the lab running.
+The lab is one compose project per machine, so a session holds the lock LAB_E2E_LOCK
+(default /tmp/petlab-lab.lock, the file `flock` users take too) while it drives the lab; it
+waits up to LAB_E2E_LOCK_WAIT seconds (900) for another session, and does not lock again
+when started under `flock <same file> ...`. LAB_E2E_LOCK= (empty) disables the lock.
 """
+import fcntl
 import os
+import time
 import shutil
 import subprocess
 import sys
@@ -41,11 +47,46 @@ def docker_engine_answers():
     return probe.returncode == 0
 
 
+def _ancestor_holds(lock_path):
+    """True if a parent process is `flock <lock_path> ...` (the lock is ours already)."""
+    pid = os.getppid()
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if "flock" in cmd and lock_path in cmd:
+            return True
+        pid = ppid
+    return False
+
+
+def _take_lab_lock():
+    path = os.environ.get("LAB_E2E_LOCK", "/tmp/petlab-lab.lock")
+    if not path or _ancestor_holds(path):
+        return None
+    handle = open(path, "a")
+    deadline = time.monotonic() + float(os.environ.get("LAB_E2E_LOCK_WAIT", "900"))
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                pytest.fail(f"another session holds {path} (the lab is in use); LAB_E2E_LOCK_WAIT exceeded")
+            time.sleep(2)
+
+
 class LabSession:
     """The one running lab of a test session; switches backend on demand."""
 
     def __init__(self):
         self.backend = None
+        self.lock = _take_lab_lock()
 
     def ensure(self, backend):
         if self.backend != backend:
@@ -61,6 +102,8 @@ class LabSession:
     def close(self):
         if self.backend and not os.environ.get("LAB_E2E_KEEP"):
             subprocess.run([sys.executable, str(LAB), "down"], cwd=ROOT, capture_output=True)
+        if self.lock:
+            self.lock.close()  # releases the flock
 
 
 class LabEndpoints:
