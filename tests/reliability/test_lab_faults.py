@@ -1,0 +1,139 @@
+"""Faults in the running lab (backend local), each under bounded load on 127.0.0.1:
+postgres stopped (503 JSON, health says why, 200 within 5 s of its start), collector stopped
+(requests keep succeeding, pethistory memory flat, export resumes to Jaeger), Jaeger stopped
+(collector memory bounded, traces flow again), SIGTERM to pethistory (buffered spans flushed)."""
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import LAB, ROOT
+from e2e_helpers import API, get, new_trace_id, poll, traced_get
+
+pytestmark = pytest.mark.e2e
+
+
+def lab(*args):
+    subprocess.run([sys.executable, str(LAB), *args], cwd=ROOT, check=True, capture_output=True, timeout=180)
+
+
+def memory_mib(service):
+    name = f"petlab-{service}-1"
+    out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", name],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    value, unit = out.split("/")[0].strip()[:-3], out.split("/")[0].strip()[-3:]
+    return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
+
+
+class Load:
+    """Threads GETting the history until stop() or 60 s; (status, seconds) per request."""
+
+    def __init__(self, base, threads=4):
+        self.base, self.results, self._stop = base, [], threading.Event()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self):
+        end = time.monotonic() + 60
+        while not self._stop.is_set() and time.monotonic() < end and len(self.results) < 20_000:
+            start = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.base + API, timeout=10) as r:
+                    r.read()
+                    status = r.status
+            except urllib.error.HTTPError as e:
+                status = e.code
+            except OSError:
+                status = 0
+            self.results.append((status, time.monotonic() - start))
+            time.sleep(0.01)
+
+    def stop(self):
+        self._stop.set()
+        for t in self.threads:
+            t.join(15)
+        return self.results
+
+
+def jaeger_has(lab_, trace_id):
+    def fetch():
+        _, body = get(f"{lab_.jaeger}/api/traces/{trace_id}")
+        return (body or {}).get("data")
+    return fetch
+
+
+def test_postgres_stopped_gives_503_json_then_200_within_5s_of_start(local_lab):
+    lab("stop", "postgres")
+    try:
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(local_lab.pethistory + API, timeout=10)
+        assert answer.value.code == 503
+        assert json.loads(answer.value.read())["message"].startswith("database unavailable")
+        with pytest.raises(urllib.error.HTTPError) as health:
+            urllib.request.urlopen(local_lab.pethistory + "/health/status", timeout=10)
+        assert json.loads(health.value.read())["database"] == "unreachable"
+    finally:
+        lab("start", "postgres")
+    started = time.monotonic()
+    poll(lambda: get(local_lab.pethistory + API)[0] == 200, 5, interval_s=0.2, what="200 after postgres start")
+    print(f"\nlab: 200 again {time.monotonic() - started:.1f} s after `scripts/lab start postgres` returned")
+
+
+def test_collector_stopped_under_load_requests_succeed_and_export_resumes(local_lab):
+    load = Load(local_lab.pethistory)
+    time.sleep(3)
+    lab("stop", "collector")
+    try:
+        before = memory_mib("pethistory")
+        time.sleep(15)
+        after = memory_mib("pethistory")
+    finally:
+        results = load.stop()
+        lab("start", "collector")
+    assert results and all(status == 200 for status, _ in results), {s for s, _ in results}
+    p99 = sorted(t for _, t in results)[int(0.99 * (len(results) - 1))]
+    assert after <= before * 1.25, (before, after)
+    trace_id = new_trace_id()
+    poll(lambda: traced_get(local_lab.pethistory, trace_id) == 200 and jaeger_has(local_lab, trace_id)(),
+         90, interval_s=3, what="a new trace in Jaeger after the collector's return")
+    print(f"\nlab, collector down: {len(results)} requests all 200, p99 {p99 * 1000:.0f} ms, "
+          f"pethistory {before:.0f} -> {after:.0f} MiB")
+
+
+def test_jaeger_stopped_collector_memory_bounded_and_traces_flow_again(local_lab):
+    load = Load(local_lab.pethistory)
+    lab("stop", "jaeger")
+    try:
+        before = memory_mib("collector")
+        time.sleep(20)
+        after = memory_mib("collector")
+    finally:
+        results = load.stop()
+        lab("start", "jaeger")
+    assert all(status == 200 for status, _ in results)
+    assert after < 256 * 0.8 and after <= before * 1.5 + 20, (before, after)  # under its mem_limit
+    trace_id = new_trace_id()
+    poll(lambda: traced_get(local_lab.pethistory, trace_id) == 200 and jaeger_has(local_lab, trace_id)(),
+         90, interval_s=3, what="a new trace in Jaeger after its return")
+    print(f"\nlab, jaeger down: collector {before:.0f} -> {after:.0f} MiB")
+
+
+def test_sigterm_to_pethistory_flushes_the_last_requests_spans(local_lab):
+    last = [new_trace_id() for _ in range(5)]
+    for trace_id in last:
+        assert traced_get(local_lab.pethistory, trace_id) == 200
+    # docker compose stop: SIGTERM; gunicorn lets workers finish and flush (worker_exit).
+    subprocess.run(["docker", "compose", "--project-directory", str(ROOT), "stop", "pethistory"],
+                   cwd=ROOT, check=True, capture_output=True, timeout=60)
+    try:
+        for trace_id in last:
+            poll(jaeger_has(local_lab, trace_id), 60, what=f"trace {trace_id} flushed at shutdown")
+    finally:
+        lab("start", "pethistory")
+        poll(lambda: get(local_lab.pethistory + "/health/status")[0] == 200, 60, what="pethistory back")
