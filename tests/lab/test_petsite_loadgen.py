@@ -1,0 +1,197 @@
+"""With LAB_BACKEND=local: PetSite's page and API, one trace PetSite -> PetAdoptionsHistory ->
+PostgreSQL in Jaeger, the service dependency, Locust's UI, and a short headless `scripts/lab load`
+run that moves transactions_history_count in Prometheus; `scripts/lab load` argument handling
+(no Docker)."""
+import secrets
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import LAB, ROOT, labcompose, published
+from e2e_helpers import get, new_trace_id, poll
+
+e2e = pytest.mark.e2e  # the tests below that need the running lab
+
+
+@pytest.fixture(scope="module")
+def urls(local_lab):
+    cfg = labcompose.config("local")
+
+    def url(service, port):
+        addr = published(cfg, service, port)
+        assert addr and addr.startswith("127.0.0.1:"), f"{service}:{port} is published on {addr}"
+        return f"http://{addr}"
+
+    return {"petsite": url("petsite-stub", 8000), "locust": url("loadgen", 8089),
+            "jaeger": local_lab.jaeger, "prometheus": local_lab.prometheus}
+
+
+def fetch_text(url, method="GET", headers=None, timeout=10):
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, response.headers.get_content_type(), response.read().decode()
+
+
+@e2e
+def test_petsite_page_renders_the_history(urls):
+    status, content_type, html = fetch_text(urls["petsite"] + "/")
+    assert status == 200 and content_type == "text/html"
+    assert "<title>PetSite: adoption history</title>" in html
+    assert 'id="clear"' in html and 'id="adopt"' in html
+
+
+@e2e
+def test_adoption_then_housekeeping_shows_up_through_petsite(urls):
+    pet = f"e2e{secrets.token_hex(4)}"
+    request = urllib.request.Request(urls["petsite"] + "/api/adopt", method="POST",
+                                     data=f'{{"pet_id": "{pet}"}}'.encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+    fetch_text(urls["petsite"] + "/api/housekeeping", "POST")
+    _, rows = get(urls["petsite"] + "/pethistory")
+    assert pet in {row["pet_id"] for row in rows}
+
+
+def jaeger_trace(jaeger, trace_id):
+    def fetch():
+        _, body = get(f"{jaeger}/api/traces/{trace_id}")
+        data = (body or {}).get("data") or []
+        if not data:
+            return None
+        trace = data[0]
+        services = {p["serviceName"] for p in trace["processes"].values()}
+        has_db = any(t["key"] == "db.system" for s in trace["spans"] for t in s.get("tags", []))
+        return trace if {"PetSite", "PetAdoptionsHistory"} <= services and has_db else None
+    return poll(fetch, 90, what=f"trace {trace_id} with PetSite, PetAdoptionsHistory and a database span")
+
+
+@e2e
+def test_one_trace_petsite_to_pethistory_to_database(urls):
+    trace_id = new_trace_id()
+    status, _, _ = fetch_text(urls["petsite"] + "/pethistory",
+                              headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
+    assert status == 200
+    trace = jaeger_trace(urls["jaeger"], trace_id)
+    spans = {s["spanID"]: s for s in trace["spans"]}
+    service = {pid: p["serviceName"] for pid, p in trace["processes"].items()}
+
+    def parent(span):
+        refs = [r["spanID"] for r in span.get("references", []) if r["refType"] == "CHILD_OF"]
+        return spans.get(refs[0]) if refs else None
+
+    db_spans = [s for s in spans.values()
+                if any(t["key"] == "db.system" and t["value"] == "postgresql" for t in s.get("tags", []))]
+    assert db_spans
+    chains = []
+    for db in db_spans:
+        chain, span = [], db
+        while span is not None:
+            chain.append(service[span["processID"]])
+            span = parent(span)
+        chains.append(chain)
+    # walking up from the database span: PetAdoptionsHistory spans, then PetSite spans, nothing else
+    assert any(c[0] == "PetAdoptionsHistory" and "PetSite" in c
+               and c.index("PetSite") > max(i for i, s in enumerate(c) if s == "PetAdoptionsHistory")
+               and set(c) == {"PetAdoptionsHistory", "PetSite"} for c in chains), chains
+    # the PetSite span right above pethistory's server span is PetSite's outgoing call
+    history_server = next(s for s in spans.values()
+                          if service[s["processID"]] == "PetAdoptionsHistory" and parent(s)
+                          and service[parent(s)["processID"]] == "PetSite")
+    assert any(t["key"] == "span.kind" and t["value"] == "server" for t in history_server["tags"])
+    assert any(t["key"] == "span.kind" and t["value"] == "client" for t in parent(history_server)["tags"])
+
+
+@e2e
+def test_jaeger_dependencies_show_petsite_calling_pethistory(urls):
+    fetch_text(urls["petsite"] + "/pethistory")
+
+    def fetch():
+        end_ts = int(time.time() * 1000)
+        _, body = get(f"{urls['jaeger']}/api/dependencies?endTs={end_ts}&lookback=3600000")
+        links = {(d["parent"], d["child"]) for d in (body or {}).get("data") or []}
+        return links if ("PetSite", "PetAdoptionsHistory") in links else None
+    poll(fetch, 90, what="PetSite -> PetAdoptionsHistory in Jaeger's /api/dependencies")
+
+
+@e2e
+def test_locust_web_ui_answers(urls):
+    status, content_type, html = fetch_text(urls["locust"] + "/")
+    assert status == 200 and content_type == "text/html" and "locust" in html.lower()
+
+
+QUERY = 'transactions_history_count{container_name="pethistory"}'
+
+
+def history_count(prometheus):
+    _, body = get(f"{prometheus}/api/v1/query?query={urllib.parse.quote(QUERY)}")
+    result = body["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+def history_values_since(prometheus, start):
+    params = urllib.parse.urlencode({"query": QUERY, "start": start, "end": time.time(), "step": "5"})
+    _, body = get(f"{prometheus}/api/v1/query_range?{params}")
+    return {float(v) for series in body["data"]["result"] for _, v in series["values"]}
+
+
+@e2e
+def test_headless_load_run_has_no_failures_and_moves_the_history_count(urls):
+    prometheus = urls["prometheus"]
+    before = poll(lambda: [c] if (c := history_count(prometheus)) is not None else None, 120,
+                  what="transactions_history_count in Prometheus")[0]
+    started = time.time()
+    proc = subprocess.run([sys.executable, str(LAB), "load", "--users", "3", "--duration", "15s", "--think", "1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    assert "Aggregated" in output and "1 housekeeping" in output and "3 adopt a pet" in output
+    aggregated = next(line for line in output.splitlines() if line.strip().startswith("Aggregated"))
+    assert " 0(0.00%)" in aggregated, aggregated
+    # the collector scrapes pethistory every 20 s, Prometheus the collector every 15 s
+    poll(lambda: history_values_since(prometheus, started) - {before}, 120,
+         what=f"transactions_history_count to move away from {before} after the run")
+
+
+# --- `scripts/lab load` argument handling (no Docker needed) --------------------------------
+
+@pytest.fixture
+def lab_cli(monkeypatch):
+    """scripts/lab's main() with the engine check and docker compose replaced by recorders."""
+    from labcli import cli
+
+    calls = []
+    monkeypatch.setattr(cli.compose, "require_engine", lambda: None)
+    monkeypatch.setattr(cli.compose, "running_backend", lambda: "local")
+    monkeypatch.setattr(cli, "docker_compose", lambda *args, **kw: calls.append((args, kw)) or 0)
+    return cli, calls
+
+
+@pytest.mark.parametrize("args", [["--users", "0"], ["--duration", "5x"], ["--duration", "1m 30s"]])
+def test_lab_load_rejects_bad_values_in_one_line(lab_cli, capsys, args):
+    cli, calls = lab_cli
+    assert cli.main(["load", *args]) == 1
+    assert calls == []
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("lab: error: --")
+
+
+def test_lab_load_runs_locust_headless_in_the_loadgen_service(lab_cli):
+    cli, calls = lab_cli
+    assert cli.main(["load", "--users", "4", "--duration", "90s", "--think", "2"]) == 0
+    ((args, kw),) = calls
+    assert args[:5] == ("run", "--rm", "--no-deps", "-e", "LOADGEN_THINK_SECONDS=2.0")
+    assert args[5] == "loadgen" and kw["backend"] == "local"
+    tail = " ".join(args[6:])
+    assert "--headless -u 4 -r 4 -t 90s" in tail and "--exit-code-on-error 1" in tail
+
+
+def test_lab_load_needs_a_running_lab(lab_cli, capsys, monkeypatch):
+    cli, calls = lab_cli
+    monkeypatch.setattr(cli.compose, "running_backend", lambda: None)
+    assert cli.main(["load"]) == 1 and calls == []
+    assert "the lab is not running" in capsys.readouterr().err
