@@ -129,12 +129,12 @@ processors:
 exporters:
   debug:
     verbosity: basic
-    sampling_initial: 1
-    sampling_thereafter: 1000
 service:
   telemetry:
     logs:
-      level: warn
+      level: info
+      sampling:
+        enabled: false  # one log line per received batch: the bench counts the spans from them
     metrics:
       level: none
   pipelines:
@@ -151,7 +151,10 @@ class Receiver:
     def __init__(self, workdir: Path):
         self.port = free_port()
         self.log_path = workdir / "receiver.log"
-        binary, why = collector_binary()
+        if os.environ.get("BENCH_RECEIVER") == "sink":
+            binary, why = None, "BENCH_RECEIVER=sink"
+        else:
+            binary, why = collector_binary()
         self._log = open(self.log_path, "w")
         if binary is not None:
             config = workdir / "collector.yaml"
@@ -251,7 +254,7 @@ def wrk(url: str, seconds: float, connections: int = 50, threads: int = 2) -> di
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
     if result.returncode != 0 or not rps:
         raise RuntimeError(f"wrk failed: {result.stderr or text}")
-    stats = {"rps": float(rps.group(1))}
+    stats = {"rps": float(rps.group(1)), "requests": int(re.search(r"(\d+) requests in", text).group(1))}
     for label in ("50", "99"):
         match = re.search(rf"^\s+{label}%\s+(\S+)", text, re.M)
         stats[f"p{label}_ms"] = _ms(match.group(1)) if match else float("nan")
@@ -263,8 +266,20 @@ def wrk(url: str, seconds: float, connections: int = 50, threads: int = 2) -> di
     return stats
 
 
-def fixed(url: str, rate: float, seconds: float, connections: int = 16) -> dict:
-    return asyncio.run(fixedrate.run(url, rate, seconds, connections))
+def fixed_side_by_side(variants: dict[str, "Server"], rounds: int, rate: float, seconds: float,
+                       label: str, connections: int = 16) -> dict[str, list[dict]]:
+    """Every variant at the same fixed rate at the same time (one event loop), round after round:
+    background load from the machine then hits all of them alike, which alternation cannot ensure
+    for a tail percentile."""
+    names = list(variants)
+    results: dict[str, list[dict]] = {name: [] for name in names}
+    for r in range(rounds):
+        urls = [variants[name].url + TRANSACTIONS for name in names]
+        for name, stats in zip(names, asyncio.run(fixedrate.run_many(urls, rate, seconds, connections))):
+            stats["load"] = load_average()
+            results[name].append(stats)
+            log(f"{label} round {r + 1}/{rounds} {name}: {json.dumps(stats)}")
+    return results
 
 
 def median(values):
@@ -314,7 +329,7 @@ def fixed_report(title: str, rate: float, results: dict[str, list[dict]]) -> dic
         "achieved": {name: median([s["rate"] for s in runs]) for name, runs in results.items()},
         "errors": {name: sum(s["errors"] for s in runs) for name, runs in results.items()},
     }
-    out(f"## {title}: fixed rate {rate:g} req/s, {len(diffs)} alternated rounds (medians)")
+    out(f"## {title}: fixed rate {rate:g} req/s each, side by side, {len(diffs)} rounds (medians)")
     out(f"  {'variant':<16} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8}")
     for name in results:
         out(f"  {name:<16} {summary['achieved'][name]:>9.1f} {summary['p50_ms'][name]:>8.2f} "
@@ -398,17 +413,22 @@ def lab_steps(args) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="bench/run", description="What instrumentation costs.")
     parser.add_argument("--quick", action="store_true", help="a few seconds per step (smoke test)")
-    parser.add_argument("--rounds", type=int, help="alternated rounds per step (default 5, quick 1)")
-    parser.add_argument("--seconds", type=float, help="seconds per wrk run (default 10, quick 2)")
+    parser.add_argument("--rounds", type=int, help="alternated wrk rounds per step (default 10, quick 1)")
+    parser.add_argument("--seconds", type=float, help="seconds per wrk run (default 3, quick 2)")
     parser.add_argument("--rate", type=float, default=200, help="fixed request rate, req/s (default 200)")
     parser.add_argument("--lab", action="store_true", help="also measure the whole lab (Docker)")
     parser.add_argument("--no-workshop", action="store_true", help="skip the workshop's setup")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="only step (1)'s wrk rounds (for comparing server settings)")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args()
-    rounds = args.rounds or (1 if args.quick else 5)
-    seconds = args.seconds or (2 if args.quick else 10)
-    fixed_rounds = max(1, rounds if args.quick else (rounds + 1) // 2)
+    # Many short alternated slices: other work on a shared machine changes from second to second,
+    # and each round's ratio compares slices a few seconds apart.
+    rounds = args.rounds or (1 if args.quick else 10)
+    seconds = args.seconds or (2 if args.quick else 3)
+    fixed_rounds = 1 if args.quick else 5
+    fixed_seconds = 2 if args.quick else 10
 
     workdir = Path(tempfile.mkdtemp(prefix="pethistory-bench-"))
     figures: dict = {"machine": {"nproc": os.cpu_count(), "cpu": cpu_model(), "load_start": load_average()}}
@@ -437,11 +457,14 @@ def main() -> int:
             servers["workshop"] = Server(
                 "workshop", [sys.executable, str(Path(__file__).with_name("workshop_app.py"))],
                 pg.env(), workdir, ROOT)
-        for server in servers.values():  # warm-up: imports, pools, JIT-free but cache-warm
-            wrk(server.url + TRANSACTIONS, 1 if args.quick else 3)
+        served = 0  # GETs the instrumented server answered while the receiver ran: 3 spans each
+        for name, server in servers.items():  # warm-up: imports, pools, caches
+            warm = wrk(server.url + TRANSACTIONS, 1 if args.quick else 3)
+            served += warm["requests"] if name == "instrumented" else 0
 
         # (1) throughput and latency under saturation, then p99 at a fixed rate below it
         results = alternate(servers, rounds, lambda url: wrk(url, seconds), "throughput")
+        served += sum(s["requests"] for s in results["instrumented"])
         summary = throughput_report("(1) GET throughput", results)
         figures["throughput"] = summary
         out(f"RATIO throughput instrumented/uninstrumented: {summary['ratio_median']:.3f} "
@@ -451,13 +474,22 @@ def main() -> int:
             figures["vs_workshop"] = median(vs)
             out(f"RATIO throughput instrumented/workshop: {median(vs):.2f}x")
         pair = {k: servers[k] for k in ("instrumented", "uninstrumented")}
-        fixed_seconds = seconds
-        results = alternate(pair, fixed_rounds, lambda url: fixed(url, args.rate, fixed_seconds), "fixed rate")
+        if args.throughput_only:
+            return 0
+        results = fixed_side_by_side(pair, fixed_rounds, args.rate, fixed_seconds, "fixed rate")
+        served += sum(s["sent"] - s["errors"] for s in results["instrumented"])
         summary = fixed_report("(1) GET latency at a fixed rate", args.rate, results)
         figures["fixed_rate"] = summary
         out(f"P99 added by instrumentation at {args.rate:g} req/s: {summary['p99_added_ms']:+.2f} ms "
             f"(runs {summary['p99_added_runs']})")
-        spans_before = receiver_spans(receiver)
+        # Nothing dropped: every span of every GET reached the receiver (after the batch delays).
+        expected, deadline = 3 * served, time.monotonic() + 15
+        while (receiver_spans(receiver) or 0) < expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+        received = receiver_spans(receiver)
+        figures["spans"] = {"expected": expected, "received": received}
+        out(f"SPANS received by the OTLP receiver: {received} of {expected} expected "
+            f"(3 per GET served by the instrumented server)")
 
         # (2) the same with the collector gone: export fails, requests must not slow down
         receiver.stop()
@@ -468,12 +500,10 @@ def main() -> int:
         figures["collector_down"] = summary
         out(f"RATIO throughput instrumented/uninstrumented, collector stopped: {summary['ratio_median']:.3f} "
             f"(median of {rounds} rounds: {summary['ratios']})")
-        results = alternate(pair, fixed_rounds, lambda url: fixed(url, args.rate, fixed_seconds), "fixed rate down")
+        results = fixed_side_by_side(pair, fixed_rounds, args.rate, fixed_seconds, "fixed rate down")
         summary = fixed_report("(2) GET latency at a fixed rate, collector stopped", args.rate, results)
         figures["collector_down_fixed"] = summary
         out(f"P99 added at {args.rate:g} req/s, collector stopped: {summary['p99_added_ms']:+.2f} ms")
-        if spans_before:
-            out(f"# spans the receiver got: {spans_before}")
         figures.update(lab_steps(args))
         figures["machine"]["load_end"] = load_average()
         out(f"# load average at the end: {load_average()}")
@@ -493,8 +523,14 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def receiver_spans(receiver: Receiver) -> str:
-    return ""
+def receiver_spans(receiver: Receiver) -> int | None:
+    """Spans the receiver has logged so far (collector debug exporter, or the sink's own lines)."""
+    text = receiver.log_path.read_text(errors="replace")
+    if "otlp_sink" in receiver.description:
+        counts = re.findall(r"received (\d+) spans", text)
+        return int(counts[-1]) if counts else None
+    counts = re.findall(r'"spans": (\d+)', text)
+    return sum(int(c) for c in counts) if counts else None
 
 
 def cpu_model() -> str:

@@ -73,6 +73,8 @@ def child(requests: int, cprofile: bool) -> None:
         import pstats
 
         profiler.disable()
+        if os.environ.get("PDUMP"):
+            profiler.dump_stats(os.environ["PDUMP"])
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).sort_stats(os.environ.get("PSORT", "tottime")).print_stats(int(os.environ.get("PTOP", "45")))
         print(stream.getvalue(), file=sys.stderr)

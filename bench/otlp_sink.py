@@ -22,6 +22,7 @@ class _Sink(trace_service_pb2_grpc.TraceServiceServicer):
         for resource_spans in request.resource_spans:
             for scope_spans in resource_spans.scope_spans:
                 self.spans += len(scope_spans.spans)
+        print(f"otlp sink received {self.spans} spans", flush=True)
         return trace_service_pb2.ExportTraceServiceResponse()
 
 

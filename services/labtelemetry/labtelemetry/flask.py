@@ -37,6 +37,9 @@ def instrument_flask(app: Flask, telemetry: Telemetry, exposition: Exposition) -
             tracer_provider=telemetry.tracer_provider,
             meter_provider=NoOpMeterProvider(),
             excluded_urls=",".join(excluded),
+            # The SQL commenter context it would attach to every request is read only by database
+            # instrumentations that add SQL comments, which the services do not enable.
+            enable_commenter=False,
         )
     # flask_http_request_duration_seconds / _total / _exceptions_total by endpoint, as the
     # walkthrough's PrometheusMetrics(app, group_by='endpoint'); rendered by our /metrics route.
