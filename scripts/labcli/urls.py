@@ -24,6 +24,14 @@ def lab_urls(cfg, backend, region):
             ("pethistory metrics", f"http://{app}/metrics"),
             ("pethistory OpenAPI", f"http://{app}/openapi.json"),
         ]
+    for label, service, target, path in (
+        ("PetSite page", "petsite-stub", 8000, "/"),
+        ("Locust web UI (load)", "loadgen", 8089, "/"),
+        ("lab console", "console", 8070, "/"),
+    ):
+        addr = published(cfg, service, target)
+        if addr:
+            rows.append((label, f"http://{addr}{path}"))
     for label, target, scheme in (("collector OTLP gRPC", 4317, ""), ("collector OTLP HTTP", 4318, "http://")):
         addr = published(cfg, "collector", target)
         if addr:

@@ -101,10 +101,20 @@ def test_every_service_has_a_memory_limit(compose):
 POSTGRES_CAPS = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
 
 
-@pytest.mark.xfail(strict=True, reason="compose.yaml has no cap_drop/no-new-privileges yet (owner: compose.yaml); "
-                                       "when they are added this XPASSes: remove the marker")
 def test_capabilities_are_dropped_and_privileges_cannot_be_regained(compose):
     for name, svc in compose["services"].items():
         assert svc.get("cap_drop") == ["ALL"], f"{name}: cap_drop: [ALL] missing"
         assert "no-new-privileges:true" in svc.get("security_opt", []), f"{name}: no-new-privileges missing"
         assert set(svc.get("cap_add", [])) <= (POSTGRES_CAPS if name == "postgres" else set()), name
+
+
+def test_root_filesystems_are_read_only_and_services_restart_after_a_crash(compose):
+    for name, svc in compose["services"].items():
+        assert svc.get("read_only") is True, f"{name}: read_only: true missing"
+        assert "/tmp" in svc.get("tmpfs", []), f"{name}: no tmpfs for /tmp on a read-only root"
+        assert svc.get("restart") == "unless-stopped", f"{name}: restart policy missing"
+
+
+def test_postgres_data_lives_in_a_named_volume(compose):
+    assert "pgdata:/var/lib/postgresql/data" in compose["services"]["postgres"]["volumes"]
+    assert "pgdata" in compose["volumes"]

@@ -5,6 +5,7 @@ each with why it is not a secret.
 """
 import ast
 import re
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,8 @@ CONFIG_LIKE = (".env", ".yaml", ".yml", ".json", ".sh", ".ini", ".toml", ".cfg",
 
 def scanned():
     for path in tracked_files():
+        if path.resolve() == Path(__file__).resolve():
+            continue  # this file's test vectors are fake credentials, by design
         if path.suffix in SKIP_SUFFIXES or path.name.endswith(SKIP_SUFFIXES) or not path.is_file():
             continue
         try:
