@@ -202,6 +202,23 @@ class Server:
         wait_port(self.port, self.process, what=name)
         wait_http(self.url + TRANSACTIONS)
 
+    def cpu_ticks(self) -> int:
+        """CPU time (clock ticks) used so far by the server and its worker processes."""
+        pids = [self.process.pid]
+        try:
+            pids += [int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+                     .read_text().split()]
+        except OSError:
+            pass
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime + stime
+            except (OSError, IndexError, ValueError):
+                pass
+        return ticks
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -293,7 +310,11 @@ def alternate(variants: dict[str, Server], rounds: int, measure, label: str) -> 
     for r in range(rounds):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:
+            ticks = variants[name].cpu_ticks()
             stats = measure(variants[name].url + TRANSACTIONS)
+            if "requests" in stats and stats["requests"]:
+                used = (variants[name].cpu_ticks() - ticks) / os.sysconf("SC_CLK_TCK")
+                stats["cpu_us"] = round(used / stats["requests"] * 1e6)
             stats["load"] = load_average()
             results[name].append(stats)
             log(f"{label} round {r + 1}/{rounds} {name}: {json.dumps(stats)}")
@@ -309,12 +330,14 @@ def throughput_report(title: str, results: dict[str, list[dict]], base: str = "u
         "p50_ms": {name: median([s["p50_ms"] for s in runs]) for name, runs in results.items()},
         "p99_ms": {name: median([s["p99_ms"] for s in runs]) for name, runs in results.items()},
         "errors": {name: sum(s["errors"] for s in runs) for name, runs in results.items()},
+        # Server CPU per request: steadier than req/s when other work shares the machine.
+        "cpu_us": {name: median([s.get("cpu_us", float("nan")) for s in runs]) for name, runs in results.items()},
     }
     out(f"## {title}: wrk -t2 -c50, {len(ratios)} alternated rounds (medians)")
-    out(f"  {'variant':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    out(f"  {'variant':<26} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'server CPU/req':>15}")
     for name in results:
-        out(f"  {name:<16} {summary['rps'][name]:>9.0f} {summary['p50_ms'][name]:>8.2f} "
-            f"{summary['p99_ms'][name]:>8.2f} {summary['errors'][name]:>8}")
+        out(f"  {name:<26} {summary['rps'][name]:>7.0f} {summary['p50_ms'][name]:>8.2f} "
+            f"{summary['p99_ms'][name]:>8.2f} {summary['errors'][name]:>8} {summary['cpu_us'][name]:>12.0f} us")
     return summary
 
 
@@ -418,6 +441,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200, help="fixed request rate, req/s (default 200)")
     parser.add_argument("--lab", action="store_true", help="also measure the whole lab (Docker)")
     parser.add_argument("--no-workshop", action="store_true", help="skip the workshop's setup")
+    parser.add_argument("--sdk-encoder", action="store_true",
+                        help="add a variant exporting with the SDK's OTLP encoder (the export lever's before)")
     parser.add_argument("--throughput-only", action="store_true",
                         help="only step (1)'s wrk rounds (for comparing server settings)")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -450,6 +475,12 @@ def main() -> int:
             "OTEL_TRACES_SAMPLER": "always_on",
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
         }, workdir)
+        if args.sdk_encoder:  # the export lever's "before": same service, the SDK's OTLP encoder
+            servers["instrumented-sdk-encoder"] = gunicorn("instrumented-sdk-encoder", {
+                **service_env(pg, workdir, "instrumented-sdk-encoder"),
+                "OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "otlp", "OTEL_TRACES_SAMPLER": "always_on",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "LABTELEMETRY_OTLP_ENCODER": "sdk",
+            }, workdir)
         servers["uninstrumented"] = gunicorn("uninstrumented", {
             **service_env(pg, workdir, "uninstrumented"), "OTEL_SDK_DISABLED": "true",
         }, workdir)
@@ -457,18 +488,26 @@ def main() -> int:
             servers["workshop"] = Server(
                 "workshop", [sys.executable, str(Path(__file__).with_name("workshop_app.py"))],
                 pg.env(), workdir, ROOT)
-        served = 0  # GETs the instrumented server answered while the receiver ran: 3 spans each
+        served = 0  # GETs the instrumented servers answered while the receiver ran: 3 spans each
         for name, server in servers.items():  # warm-up: imports, pools, caches
             warm = wrk(server.url + TRANSACTIONS, 1 if args.quick else 3)
-            served += warm["requests"] if name == "instrumented" else 0
+            served += warm["requests"] if name.startswith("instrumented") else 0
 
         # (1) throughput and latency under saturation, then p99 at a fixed rate below it
         results = alternate(servers, rounds, lambda url: wrk(url, seconds), "throughput")
-        served += sum(s["requests"] for s in results["instrumented"])
+        served += sum(s["requests"] for name in results if name.startswith("instrumented") for s in results[name])
         summary = throughput_report("(1) GET throughput", results)
         figures["throughput"] = summary
         out(f"RATIO throughput instrumented/uninstrumented: {summary['ratio_median']:.3f} "
             f"(median of {rounds} rounds: {summary['ratios']})")
+        cpu = summary["cpu_us"]
+        out(f"CPU added by instrumentation: {cpu['instrumented'] - cpu['uninstrumented']:+.0f} us per request "
+            f"(server processes; CPU ratio uninstrumented/instrumented {cpu['uninstrumented'] / cpu['instrumented']:.3f})")
+        if "instrumented-sdk-encoder" in results:
+            sdk = [i["rps"] / u["rps"] for i, u in zip(results["instrumented-sdk-encoder"], results["uninstrumented"])]
+            figures["sdk_encoder_ratio"] = median(sdk)
+            out(f"RATIO throughput instrumented-sdk-encoder/uninstrumented: {median(sdk):.3f} "
+                f"(median of {rounds} rounds: {[round(x, 3) for x in sdk]})")
         if "workshop" in results:
             vs = [i["rps"] / w["rps"] for i, w in zip(results["instrumented"], results["workshop"])]
             figures["vs_workshop"] = median(vs)

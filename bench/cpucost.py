@@ -34,7 +34,7 @@ def child(requests: int, cprofile: bool) -> None:
 
     app = create_app()
     environ_base = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": bench.TRANSACTIONS, "QUERY_STRING": "",
+        "REQUEST_METHOD": "GET", "PATH_INFO": bench.TRANSACTIONS, "QUERY_STRING": "", "RAW_URI": bench.TRANSACTIONS,
         "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "50000", "HTTP_HOST": "127.0.0.1:8080",
         "HTTP_USER_AGENT": "wrk", "wsgi.url_scheme": "http", "wsgi.multithread": True,

@@ -80,6 +80,11 @@ def _span_exporter(environ: Mapping[str, str]) -> SpanExporter | None:
     if choice != "otlp":
         raise ValueError(f"OTEL_TRACES_EXPORTER={choice!r} is not supported (use otlp or none)")
     # Imported here: grpc is heavy and not needed when export is off.
+    if environ.get("LABTELEMETRY_OTLP_ENCODER", "").strip().lower() == "sdk":
+        # The SDK's own encoder: the fallback, and the benchmark's "before".
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter()
     from labtelemetry.otlp import FastOTLPSpanExporter
 
     # The SDK's OTLP/gRPC exporter (endpoint, headers, timeout from OTEL_EXPORTER_OTLP_*) with a
