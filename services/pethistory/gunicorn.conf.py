@@ -10,45 +10,15 @@
 | PROMETHEUS_MULTIPROC_DIR | /tmp/pethistory-metrics | where workers share their metric values |
 """
 import os
-import shutil
 
 # prometheus_client picks shared-file values at import, so this must precede importing the app.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/pethistory-metrics")
 
-from pethistory.config import Config, ConfigError  # noqa: E402
+# workers, threads, timeouts, and the child_exit / worker_exit hooks, as in the PetSite stub
+from labservice.gunicorn_conf import *  # noqa: E402,F401,F403
+from labservice.gunicorn_conf import checked_start  # noqa: E402
+from pethistory.config import Config  # noqa: E402
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
-keepalive = 5
-accesslog = None  # the app writes one JSON line per request itself
-control_socket_disable = True  # gunicorn's admin socket: unused, and wants a writable HOME
-
-
-def on_starting(server):
-    # Fail fast with one clear line instead of every worker dying on a bad setting.
-    try:
-        Config.from_env()
-    except ConfigError as error:
-        server.log.error("configuration error: %s", error)
-        raise SystemExit(2) from None
-    # Values from a previous run would make counters start above zero.
-    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    os.makedirs(metrics_dir, exist_ok=True)
-
-
-def child_exit(server, worker):
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)
-
-
-def worker_exit(server, worker):
-    # Flush buffered spans before the worker goes (SIGTERM, max-requests, restart).
-    telemetry = worker.wsgi.extensions.get("telemetry") if getattr(worker, "wsgi", None) else None
-    if telemetry is not None:
-        telemetry.shutdown()
+# Fails fast on a bad setting; empties PROMETHEUS_MULTIPROC_DIR.
+on_starting = checked_start(Config.from_env)

@@ -7,9 +7,10 @@ import uuid
 
 import click
 from flask import Flask
-from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor
 
-from labtelemetry import Exposition, Telemetry, configure_logging, init_telemetry, instrument_flask
+from labservice import repository as shared_repository
+from labservice.app import start_app
+from labtelemetry import Telemetry, instrument_flask
 from pethistory import repository
 from pethistory.config import Config
 from pethistory.db import Database
@@ -21,16 +22,7 @@ from pethistory.routes import Services, bp, load_openapi
 def create_app(config: Config | None = None, telemetry: Telemetry | None = None) -> Flask:
     """Build the app. `telemetry` defaults to providers built from the OTEL_* variables."""
     config = config or Config.from_env()
-    configure_logging(config.service_name, config.log_level)
-    telemetry = telemetry or init_telemetry(config.service_name)
-    instrumentor = Psycopg2Instrumentor()
-    if telemetry.enabled and not instrumentor.is_instrumented_by_opentelemetry:
-        # Wraps psycopg2.connect, which the pool calls lazily, so this precedes any connection.
-        instrumentor.instrument(tracer_provider=telemetry.tracer_provider)
-
-    app = Flask(__name__)
-    app.json.sort_keys = False
-    exposition = Exposition()
+    app, telemetry, exposition = start_app(__name__, config, telemetry)
     database = Database(config)
     app.extensions["pethistory"] = Services(
         database=database,
@@ -39,7 +31,6 @@ def create_app(config: Config | None = None, telemetry: Telemetry | None = None)
         exposition=exposition,
         openapi=load_openapi(),
     )
-    app.extensions["telemetry"] = telemetry
     app.register_blueprint(bp)
     register_error_handlers(app)
     instrument_flask(app, telemetry, exposition)
@@ -51,7 +42,7 @@ def _register_commands(app: Flask, database: Database) -> None:
     @app.cli.command("init-db")
     def init_db():
         """Create the tables if they do not exist."""
-        database.run(repository.ping)  # the first connection of a process creates the schema
+        database.run(shared_repository.ping)  # the first connection of a process creates the schema
         click.echo("schema ready")
 
     @app.cli.command("seed")

@@ -38,10 +38,6 @@ def count_transaction_history(cursor) -> int:
     return cursor.fetchone()[0]
 
 
-def ping(cursor) -> None:
-    cursor.execute("SELECT 1")
-
-
 def insert_transaction_history(cursor, rows) -> int:
     """Seed rows: (pet_id, adoption_date, transaction_id) tuples."""
     cursor.executemany(

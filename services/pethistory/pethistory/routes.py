@@ -7,8 +7,9 @@ from importlib import resources
 from flask import Blueprint, Response, current_app, jsonify
 from opentelemetry import trace
 
+from labservice.app import add_health_and_metrics
 from pethistory import repository
-from pethistory.db import Database, DatabaseUnavailable
+from pethistory.db import Database
 from pethistory.metrics import HistoryMetrics
 
 bp = Blueprint("pethistory", __name__)
@@ -49,19 +50,7 @@ def transactions_delete():
     return jsonify(success=True)
 
 
-@bp.get("/health/status")
-def health_status():
-    try:
-        services().database.run(repository.ping)
-    except DatabaseUnavailable as error:
-        return jsonify(status="unavailable", database="unreachable", message=str(error)), 503
-    return jsonify(status="ok", database="reachable")
-
-
-@bp.get("/metrics")
-def metrics():
-    body, content_type = services().exposition.render()
-    return Response(body, content_type=content_type)
+add_health_and_metrics(bp, services)
 
 
 @bp.get("/openapi.json")

@@ -2,16 +2,9 @@
 from __future__ import annotations
 
 from flask import Flask
-from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor
 
-from labtelemetry import (
-    Exposition,
-    MirroredCounter,
-    Telemetry,
-    configure_logging,
-    init_telemetry,
-    instrument_flask,
-)
+from labservice.app import start_app
+from labtelemetry import MirroredCounter, Telemetry, instrument_flask
 from petsite import pages, routes
 from petsite.config import Config
 from petsite.db import Database
@@ -22,15 +15,7 @@ from petsite.history import HistoryClient
 def create_app(config: Config | None = None, telemetry: Telemetry | None = None) -> Flask:
     """Build the app. `telemetry` defaults to providers built from the OTEL_* variables."""
     config = config or Config.from_env()
-    configure_logging(config.service_name, config.log_level)
-    telemetry = telemetry or init_telemetry(config.service_name)
-    instrumentor = Psycopg2Instrumentor()
-    if telemetry.enabled and not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(tracer_provider=telemetry.tracer_provider)
-
-    app = Flask(__name__)
-    app.json.sort_keys = False
-    exposition = Exposition()
+    app, telemetry, exposition = start_app(__name__, config, telemetry)
     app.extensions["petsite"] = routes.Services(
         database=Database(config),
         history=HistoryClient(config, telemetry),  # also instruments `requests` for this process
@@ -44,7 +29,6 @@ def create_app(config: Config | None = None, telemetry: Telemetry | None = None)
             telemetry.meter, exposition, "housekeeping_moved.count", "Adoptions moved into the history"
         ),
     )
-    app.extensions["telemetry"] = telemetry
     app.register_blueprint(pages.bp)
     app.register_blueprint(routes.bp)
     register_error_handlers(app)

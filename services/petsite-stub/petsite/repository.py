@@ -31,7 +31,3 @@ def move_adoptions_to_history(cursor) -> int:
 def count_pending_adoptions(cursor) -> int:
     cursor.execute("SELECT count(*) FROM transactions")
     return cursor.fetchone()[0]
-
-
-def ping(cursor) -> None:
-    cursor.execute("SELECT 1")

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, jsonify, request
 from opentelemetry import trace
 
+from labservice.app import add_health_and_metrics
 from labtelemetry import Exposition, MirroredCounter
-from petsite import adoptions, repository
+from petsite import adoptions
 from petsite.adoptions import InvalidAdoption
-from petsite.db import Database, DatabaseUnavailable
+from petsite.db import Database
 from petsite.history import HistoryClient
 
 bp = Blueprint("api", __name__)
@@ -81,16 +82,4 @@ def housekeeping():
     return jsonify(moved=moved)
 
 
-@bp.get("/health/status")
-def health_status():
-    try:
-        services().database.run(repository.ping)
-    except DatabaseUnavailable as error:
-        return jsonify(status="unavailable", database="unreachable", message=str(error)), 503
-    return jsonify(status="ok", database="reachable")
-
-
-@bp.get("/metrics")
-def metrics():
-    body, content_type = services().exposition.render()
-    return Response(body, content_type=content_type)
+add_health_and_metrics(bp, services)

@@ -5,23 +5,16 @@ from __future__ import annotations
 import psycopg2
 import pytest
 import requests
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from harness import pg, span_exporter, spans  # noqa: F401 (fixtures)
 from labtelemetry import init_telemetry
 from petsite import create_app
 from petsite.config import Config
-from pgserver import PostgresServer, free_port
+from pgserver import free_port
 from servers import SERVICES, FakeHistory, Gunicorn
 
 PETSITE_DIR = SERVICES / "petsite-stub"
 PETHISTORY_DIR = SERVICES / "pethistory"
-
-
-@pytest.fixture(scope="session")
-def pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
 
 
 @pytest.fixture(scope="session")
@@ -47,11 +40,6 @@ def sql(pg):
 
     yield run
     conn.close()
-
-
-@pytest.fixture(scope="session")
-def span_exporter():
-    return InMemorySpanExporter()
 
 
 @pytest.fixture(scope="session")
@@ -88,15 +76,6 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def spans(telemetry, span_exporter):
-    def finished():
-        telemetry.tracer_provider.force_flush()
-        return list(span_exporter.get_finished_spans())
-
-    return finished
 
 
 @pytest.fixture

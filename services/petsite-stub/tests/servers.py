@@ -2,69 +2,21 @@
 it) on a free loopback port, and a scripted stand-in for pethistory that records what it got."""
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from pgserver import free_port
+from harness import Gunicorn as _Gunicorn
 
 SERVICES = Path(__file__).resolve().parents[2]
-LABTELEMETRY_DIR = SERVICES / "labtelemetry"
 
 
-class Gunicorn:
+class Gunicorn(_Gunicorn):
+    """harness.Gunicorn (shared with pethistory's tests) with one worker unless `env` says more."""
+
     def __init__(self, service_dir: Path, app: str, env: dict[str, str], tmp_path: Path):
-        tmp_path.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp_path / "gunicorn.log"
-        full_env = {
-            **os.environ,
-            "PORT": str(self.port),
-            "PYTHONPATH": os.pathsep.join([str(service_dir), str(LABTELEMETRY_DIR)]),
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-            "OTEL_TRACES_EXPORTER": "none",
-            "WEB_CONCURRENCY": "1",
-            **env,
-        }
-        self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(service_dir / "gunicorn.conf.py"),
-             "--bind", f"127.0.0.1:{self.port}", app],
-            cwd=service_dir, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start listening")
-
-    def json_lines(self) -> list[dict]:
-        lines = []
-        for line in self.log_path.read_text().splitlines():
-            if line.startswith("{"):
-                lines.append(json.loads(line))
-        return lines
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-        self._log.close()
+        super().__init__(service_dir, app, {"WEB_CONCURRENCY": "1", **env}, tmp_path)
 
 
 class FakeHistory:

@@ -1,0 +1,96 @@
+"""The service-test harness both suites share (PetAdoptionsHistory's and the PetSite stub's, whose
+pytest.ini puts this folder on its path, as for pgserver.py): a service under the real gunicorn,
+and the fixtures every suite needs. Import the fixtures by name into a conftest.py:
+`from harness import pg, span_exporter, spans`."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from pgserver import PostgresServer, free_port
+
+SERVICES = Path(__file__).resolve().parents[2]
+# The shared packages' source root: labtelemetry and labservice.
+LABTELEMETRY_DIR = SERVICES / "labtelemetry"
+
+
+class Gunicorn:
+    """The production server, started as the Dockerfile starts it, on a free loopback port."""
+
+    def __init__(self, service_dir: Path, app: str, env: dict[str, str], tmp_path: Path):
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / "gunicorn.log"
+        full_env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "PYTHONPATH": os.pathsep.join([str(service_dir), str(LABTELEMETRY_DIR)]),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+            "OTEL_TRACES_EXPORTER": "none",
+            **env,
+        }
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(service_dir / "gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{self.port}", app],
+            cwd=service_dir, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start listening")
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text().splitlines()
+
+    def json_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.log_lines() if line.startswith("{")]
+
+    def stop(self) -> int:
+        """SIGTERM (unless it has exited already); its exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        code = self.process.wait(timeout=30)
+        self._log.close()
+        return code
+
+
+@pytest.fixture(scope="session")
+def pg():
+    server = PostgresServer()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def span_exporter():
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def spans(telemetry, span_exporter):
+    """Call to get the spans finished so far (`telemetry`: the suite's session fixture)."""
+
+    def finished():
+        telemetry.tracer_provider.force_flush()
+        return list(span_exporter.get_finished_spans())
+
+    return finished
