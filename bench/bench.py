@@ -379,6 +379,27 @@ def lab_steps(args) -> dict:
     running = subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
                              capture_output=True, text=True).stdout.split()
     started_here = False
+    lock = None
+    if not running:
+        # The lab is one compose project per machine: take the lock its e2e tests take (flock).
+        lock_path = os.environ.get("LAB_E2E_LOCK", "/tmp/petlab-lab.lock")
+        if lock_path:
+            import fcntl
+
+            lock = open(lock_path, "a")
+            deadline = time.monotonic() + float(os.environ.get("BENCH_LAB_LOCK_WAIT", "300"))
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        out(f"## (4) lab up to first trace: skipped: another session holds {lock_path}")
+                        lock.close()
+                        return result
+                    time.sleep(2)
+        running = subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
+                                 capture_output=True, text=True).stdout.split()
     if running:
         out("## (4) lab up to first trace: skipped: the lab is already running (time it from a stopped lab)")
     else:
@@ -386,6 +407,8 @@ def lab_steps(args) -> dict:
         up = subprocess.run([*lab, "up", "--backend", "local"], capture_output=True, text=True, timeout=900)
         if up.returncode != 0:
             out(f"## (4) lab up to first trace: skipped: scripts/lab up failed: {up.stderr.strip()[-300:]}")
+            subprocess.run([*lab, "down"], capture_output=True, timeout=300)
+            lock.close() if lock is not None else None
             return result
         started_here = True
         up_seconds = time.monotonic() - started
@@ -427,6 +450,8 @@ def lab_steps(args) -> dict:
     result["lab_memory_mib"] = round(total)
     if started_here:
         subprocess.run([*lab, "down"], capture_output=True, timeout=300)
+    if lock is not None:
+        lock.close()
     return result
 
 
