@@ -441,9 +441,13 @@ def lab_steps(args) -> dict:
     for line in stats.splitlines():
         name, usage = line.split("\t")
         used = usage.split("/")[0].strip()
-        number, unit = re.fullmatch(r"([\d.]+)\s*([KMG]i?B|B)", used).groups()
-        mib = float(number) * {"B": 1 / 2**20, "KiB": 1 / 1024, "kB": 1 / 1024, "MiB": 1, "MB": 1,
-                               "GiB": 1024, "GB": 1024}.get(unit, 1)
+        match = re.fullmatch(r"([\d.]+)\s*([kKMG]i?B|B)", used)
+        if not match:
+            out(f"  {name:<40} {used} (not counted)")
+            continue
+        number, unit = match.groups()
+        mib = float(number) * {"B": 1 / 2**20, "KiB": 1 / 1024, "kB": 1 / 1024, "KB": 1 / 1024, "MiB": 1,
+                               "MB": 1, "GiB": 1024, "GB": 1024}.get(unit, 1)
         total += mib
         out(f"  {name:<40} {used}")
     out(f"  total {total:.0f} MiB")
