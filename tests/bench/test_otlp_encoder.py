@@ -77,7 +77,7 @@ def test_one_and_true_are_not_confused_by_the_cache():
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("t")
-    for value in (1, True, 1.0, (1,), (True,)):
+    for value in (1, True, 1.0, (1,), (True,), 0.0, -0.0, float("nan"), float("nan")):
         with tracer.start_as_current_span("s", attributes={"v": value}):
             pass
     spans = memory.get_finished_spans()

@@ -89,8 +89,9 @@ class SpanEncoder:
         except TypeError:  # unhashable value: encode it every time
             return b"".join(_field(b"\x4a", kv.SerializeToString()) for kv in _encode_attributes({key: value}))
         encoded = b"".join(_field(b"\x4a", kv.SerializeToString()) for kv in _encode_attributes({key: value}))
-        # Tuples may hold 1 and True, equal to Python but not to protobuf: only cache scalars.
-        if value.__class__ is not tuple:
+        # Only strings, ints and bools are cached: a tuple may hold 1 and True (equal to Python, not
+        # to protobuf), floats may be -0.0 (== 0.0) or NaN (never equal), and are rarely repeated.
+        if value.__class__ in (str, int, bool):
             if len(self._attributes) >= _CACHE_LIMIT:
                 self._attributes.clear()
             self._attributes[cache_key] = encoded
