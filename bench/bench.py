@@ -472,6 +472,8 @@ def main() -> int:
     parser.add_argument("--no-workshop", action="store_true", help="skip the workshop's setup")
     parser.add_argument("--sdk-encoder", action="store_true",
                         help="add a variant exporting with the SDK's OTLP encoder (the export lever's before)")
+    parser.add_argument("--fixed-only", action="store_true",
+                        help="only step (1)'s fixed-rate rounds (for comparing latency settings)")
     parser.add_argument("--throughput-only", action="store_true",
                         help="only step (1)'s wrk rounds (for comparing server settings)")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -523,6 +525,13 @@ def main() -> int:
             served += warm["requests"] if name.startswith("instrumented") else 0
 
         # (1) throughput and latency under saturation, then p99 at a fixed rate below it
+        if args.fixed_only:
+            pair = {k: servers[k] for k in ("instrumented", "uninstrumented")}
+            results = fixed_side_by_side(pair, fixed_rounds, args.rate, fixed_seconds, "fixed rate")
+            summary = fixed_report("(1) GET latency at a fixed rate", args.rate, results)
+            out(f"P99 added by instrumentation at {args.rate:g} req/s: {summary['p99_added_ms']:+.2f} ms "
+                f"(runs {summary['p99_added_runs']})")
+            return 0
         results = alternate(servers, rounds, lambda url: wrk(url, seconds), "throughput")
         served += sum(s["requests"] for name in results if name.startswith("instrumented") for s in results[name])
         summary = throughput_report("(1) GET throughput", results)

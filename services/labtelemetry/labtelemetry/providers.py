@@ -26,6 +26,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 log = logging.getLogger(__name__)
 
 SERVICE_NAMESPACE = "service.namespace"
+DEFAULT_EXPORT_BATCH = 64
 DEFAULT_NAMESPACE = "AWSObservability"
 
 
@@ -130,7 +131,13 @@ def init_telemetry(
     if exporter is not None:
         # Bounded queue (OTEL_BSP_MAX_QUEUE_SIZE); export runs on its own thread, so a slow or
         # absent collector drops spans instead of delaying requests.
-        tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+        # Batches of 64 rather than the SDK's 512 (unless OTEL_BSP_MAX_EXPORT_BATCH_SIZE says): the
+        # export thread encodes a batch in one go while holding the GIL, and 512 spans kept request
+        # threads waiting long enough to add ~2.4 ms to the p99 at 200 req/s (64: +0.4 ms; bench/).
+        batch = None if environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") else DEFAULT_EXPORT_BATCH
+        if batch and environ.get("OTEL_BSP_MAX_QUEUE_SIZE", "").strip().isdigit():
+            batch = min(batch, int(environ["OTEL_BSP_MAX_QUEUE_SIZE"])) or None
+        tracer_provider.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=batch))
     meter_provider = MeterProvider(resource=resource, metric_readers=_metric_readers(environ))
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
