@@ -472,6 +472,8 @@ def main() -> int:
     parser.add_argument("--no-workshop", action="store_true", help="skip the workshop's setup")
     parser.add_argument("--sdk-encoder", action="store_true",
                         help="add a variant exporting with the SDK's OTLP encoder (the export lever's before)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
+                        help="add an instrumented server with these environment variables (repeatable)")
     parser.add_argument("--fixed-only", action="store_true",
                         help="only step (1)'s fixed-rate rounds (for comparing latency settings)")
     parser.add_argument("--throughput-only", action="store_true",
@@ -511,6 +513,14 @@ def main() -> int:
                 **service_env(pg, workdir, "instrumented-sdk-encoder"),
                 "OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "otlp", "OTEL_TRACES_SAMPLER": "always_on",
                 "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "LABTELEMETRY_OTLP_ENCODER": "sdk",
+            }, workdir)
+        for spec in args.variant:  # NAME:VAR=VALUE,VAR=VALUE: another instrumented server
+            name, _, assignments = spec.partition(":")
+            extra = dict(item.split("=", 1) for item in assignments.split(",") if "=" in item)
+            servers[f"instrumented-{name}"] = gunicorn(f"instrumented-{name}", {
+                **service_env(pg, workdir, f"instrumented-{name}"),
+                "OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "otlp", "OTEL_TRACES_SAMPLER": "always_on",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, **extra,
             }, workdir)
         servers["uninstrumented"] = gunicorn("uninstrumented", {
             **service_env(pg, workdir, "uninstrumented"), "OTEL_SDK_DISABLED": "true",
