@@ -13,3 +13,4 @@ pytest_collection_modifyitems = getattr(lab_conftest, "pytest_collection_modifyi
 docker_engine_answers = lab_conftest.docker_engine_answers
 lab_session = lab_conftest.lab_session
 local_lab = lab_conftest.local_lab
+emulated_lab = lab_conftest.emulated_lab

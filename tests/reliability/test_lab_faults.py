@@ -1,7 +1,8 @@
 """Faults in the running lab (backend local), each under bounded load on 127.0.0.1:
 postgres stopped (503 JSON, health says why, 200 within 5 s of its start), collector stopped
 (requests keep succeeding, pethistory memory flat, export resumes to Jaeger), Jaeger stopped
-(collector memory bounded, traces flow again), SIGTERM to pethistory (buffered spans flushed)."""
+(collector memory bounded, traces flow again), SIGTERM to pethistory (buffered spans flushed);
+then (backend emulated) the AWS emulator stopped (collector memory bounded, X-Ray export resumes)."""
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import urllib.request
 import pytest
 
 from conftest import LAB, ROOT
-from e2e_helpers import API, get, new_trace_id, poll, traced_get
+from e2e_helpers import API, get, new_trace_id, poll, traced_get, xray_id
 
 pytestmark = pytest.mark.e2e
 
@@ -137,3 +138,29 @@ def test_sigterm_to_pethistory_flushes_the_last_requests_spans(local_lab):
     finally:
         lab("start", "pethistory")
         poll(lambda: get(local_lab.pethistory + "/health/status")[0] == 200, 60, what="pethistory back")
+
+
+def test_emulator_stopped_collector_memory_bounded_and_xray_export_resumes(emulated_lab):
+    from test_e2e_emulated import client  # the emulator's dummy-credential client, not a copy
+
+    load = Load(emulated_lab.pethistory)
+    lab("stop", "moto")
+    try:
+        before = memory_mib("collector")
+        time.sleep(20)
+        after = memory_mib("collector")
+    finally:
+        results = load.stop()
+        lab("start", "moto")
+    assert results and all(status == 200 for status, _ in results)
+    assert after < 256 * 0.8 and after <= before * 1.5 + 20, (before, after)
+    trace_id = new_trace_id()
+    xray = client(emulated_lab, "xray")
+
+    def exported():
+        if traced_get(emulated_lab.pethistory, trace_id) != 200:
+            return None
+        return xray.batch_get_traces(TraceIds=[xray_id(trace_id)])["Traces"]
+
+    poll(exported, 90, interval_s=3, what="a new X-Ray trace in the emulator after its return")
+    print(f"\nlab, emulator down: collector {before:.0f} -> {after:.0f} MiB")

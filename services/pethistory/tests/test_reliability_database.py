@@ -25,7 +25,13 @@ def own_pg():
 def test_database_stopped_under_load_gives_503_json_no_leak_and_recovers(own_pg, gunicorn_factory):
     server = gunicorn_factory(**own_pg.env(), WEB_CONCURRENCY=str(WORKERS), GUNICORN_THREADS="4",
                               DB_POOL_SIZE=str(POOL), DB_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT))
-    workers_before = worker_pids(server.process.pid)
+    # gunicorn accepts connections before every worker has forked: wait for all of them.
+    def all_workers():
+        pids = worker_pids(server.process.pid)
+        return pids if len(pids) == WORKERS else None
+
+    workers_before, _ = wait_until(all_workers, 30)
+    assert workers_before, f"gunicorn did not start {WORKERS} workers"
     load = Load(server.url + TRANSACTIONS, threads=6, max_seconds=90).start()
     try:
         # Warm: every worker has opened its pool.
