@@ -62,6 +62,21 @@ class Load:
         return self.results
 
 
+def stopped_under_load(base, service, watched, seconds, warmup=0):
+    """Stop `service` for `seconds` while GETs go to `base`: (results, MiB of `watched` before, after)."""
+    load = Load(base)
+    time.sleep(warmup)
+    lab("stop", service)
+    try:
+        before = memory_mib(watched)
+        time.sleep(seconds)
+        after = memory_mib(watched)
+    finally:
+        results = load.stop()
+        lab("start", service)
+    return results, before, after
+
+
 def jaeger_has(lab_, trace_id):
     def fetch():
         _, body = get(f"{lab_.jaeger}/api/traces/{trace_id}")
@@ -87,16 +102,7 @@ def test_postgres_stopped_gives_503_json_then_200_within_5s_of_start(local_lab):
 
 
 def test_collector_stopped_under_load_requests_succeed_and_export_resumes(local_lab):
-    load = Load(local_lab.pethistory)
-    time.sleep(3)
-    lab("stop", "collector")
-    try:
-        before = memory_mib("pethistory")
-        time.sleep(15)
-        after = memory_mib("pethistory")
-    finally:
-        results = load.stop()
-        lab("start", "collector")
+    results, before, after = stopped_under_load(local_lab.pethistory, "collector", "pethistory", 15, warmup=3)
     assert results and all(status == 200 for status, _ in results), {s for s, _ in results}
     p99 = sorted(t for _, t in results)[int(0.99 * (len(results) - 1))]
     assert after <= before * 1.25, (before, after)
@@ -108,15 +114,7 @@ def test_collector_stopped_under_load_requests_succeed_and_export_resumes(local_
 
 
 def test_jaeger_stopped_collector_memory_bounded_and_traces_flow_again(local_lab):
-    load = Load(local_lab.pethistory)
-    lab("stop", "jaeger")
-    try:
-        before = memory_mib("collector")
-        time.sleep(20)
-        after = memory_mib("collector")
-    finally:
-        results = load.stop()
-        lab("start", "jaeger")
+    results, before, after = stopped_under_load(local_lab.pethistory, "jaeger", "collector", 20)
     assert all(status == 200 for status, _ in results)
     assert after < 256 * 0.8 and after <= before * 1.5 + 20, (before, after)  # under its mem_limit
     trace_id = new_trace_id()
@@ -143,15 +141,7 @@ def test_sigterm_to_pethistory_flushes_the_last_requests_spans(local_lab):
 def test_emulator_stopped_collector_memory_bounded_and_xray_export_resumes(emulated_lab):
     from test_e2e_emulated import client  # the emulator's dummy-credential client, not a copy
 
-    load = Load(emulated_lab.pethistory)
-    lab("stop", "moto")
-    try:
-        before = memory_mib("collector")
-        time.sleep(20)
-        after = memory_mib("collector")
-    finally:
-        results = load.stop()
-        lab("start", "moto")
+    results, before, after = stopped_under_load(emulated_lab.pethistory, "moto", "collector", 20)
     assert results and all(status == 200 for status, _ in results)
     assert after < 256 * 0.8 and after <= before * 1.5 + 20, (before, after)
     trace_id = new_trace_id()
