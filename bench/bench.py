@@ -299,6 +299,12 @@ def fixed_side_by_side(variants: dict[str, "Server"], rounds: int, rate: float, 
     return results
 
 
+def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
+    """`NAME:VAR=VALUE,VAR=VALUE` (a --variant option) as (NAME, {VAR: VALUE})."""
+    name, _, assignments = spec.partition(":")
+    return name, dict(item.split("=", 1) for item in assignments.split(",") if "=" in item)
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -515,8 +521,7 @@ def main() -> int:
                 "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "LABTELEMETRY_OTLP_ENCODER": "sdk",
             }, workdir)
         for spec in args.variant:  # NAME:VAR=VALUE,VAR=VALUE: another instrumented server
-            name, _, assignments = spec.partition(":")
-            extra = dict(item.split("=", 1) for item in assignments.split(",") if "=" in item)
+            name, extra = parse_variant(spec)
             servers[f"instrumented-{name}"] = gunicorn(f"instrumented-{name}", {
                 **service_env(pg, workdir, f"instrumented-{name}"),
                 "OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "otlp", "OTEL_TRACES_SAMPLER": "always_on",

@@ -88,6 +88,8 @@ def main() -> int:
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-exporter", action="store_true", help="instrumented, OTEL_TRACES_EXPORTER=none")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
+                        help="add an instrumented variant with these environment variables (repeatable)")
     args = parser.parse_args()
     if args.child:
         child(args.requests, args.cprofile)
@@ -103,8 +105,11 @@ def main() -> int:
             "instrumented": {"OTEL_SDK_DISABLED": "false",
                              "OTEL_TRACES_EXPORTER": "none" if args.no_exporter else "otlp",
                              "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint},
-            "uninstrumented": {"OTEL_SDK_DISABLED": "true"},
         }
+        for spec in args.variant:
+            name, extra = bench.parse_variant(spec)
+            variants[f"instrumented-{name}"] = {**variants["instrumented"], **extra}
+        variants["uninstrumented"] = {"OTEL_SDK_DISABLED": "true"}
         results = {name: [] for name in variants}
         for r in range(args.rounds):
             for name, extra in variants.items():
@@ -120,12 +125,14 @@ def main() -> int:
                     print(done.stderr[-12000:])
                 stats = json.loads(done.stdout.strip().splitlines()[-1])
                 results[name].append(stats)
-                print(f"round {r + 1} {name:<15} cpu {stats['cpu_us']:7.0f} µs/request  "
+                print(f"round {r + 1} {name:<28} cpu {stats['cpu_us']:7.0f} µs/request  "
                       f"wall {stats['wall_us']:7.0f} µs  (load {bench.load_average()})", flush=True)
-        i = bench.median([s["cpu_us"] for s in results["instrumented"]])
         u = bench.median([s["cpu_us"] for s in results["uninstrumented"]])
-        print(f"CPU per request: instrumented {i:.0f} µs, uninstrumented {u:.0f} µs, "
-              f"added {i - u:.0f} µs; CPU ratio uninstrumented/instrumented {u / i:.3f}")
+        for name in results:
+            if name.startswith("instrumented"):
+                i = bench.median([s["cpu_us"] for s in results[name]])
+                print(f"CPU per request: {name} {i:.0f} µs, uninstrumented {u:.0f} µs, "
+                      f"added {i - u:.0f} µs; CPU ratio uninstrumented/{name} {u / i:.3f}")
         return 0
     finally:
         if receiver is not None:

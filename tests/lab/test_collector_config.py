@@ -83,7 +83,10 @@ def test_every_pipeline_has_memory_limiter_batch_and_health_check(files):
     assert "health_check" in cfg["service"]["extensions"]
     for name, pipeline in cfg["service"]["pipelines"].items():
         assert pipeline["processors"][0] == "memory_limiter", name
-        assert "batch" in pipeline["processors"], name
+        assert pipeline["processors"][-1].split("/")[0] == "batch", name
+    # Traces are batched for at most a second (the first trace soon after `lab up`).
+    assert cfg["processors"]["batch/traces"]["timeout"] == "1s"
+    assert cfg["service"]["pipelines"]["traces"]["processors"][-1] == "batch/traces"
 
 
 @pytest.mark.parametrize("backend,traces,metrics", [

@@ -73,10 +73,16 @@ def test_project_images_build_with_host_network():
             assert svc["build"].get("network") == "host", name
 
 
-def test_depends_on_waits_for_health():
-    for name, svc in RAW["services"].items():
-        for dep, cond in (svc.get("depends_on") or {}).items():
-            assert cond["condition"] == "service_healthy", f"{name} -> {dep}"
+def test_only_the_schema_dependency_waits_for_health():
+    """Everything starts at once (the first trace within seconds of `lab up`) except PetSite, which
+    writes to tables pethistory creates before its probe passes."""
+    waits = {(name, dep): cond["condition"]
+             for name, svc in RAW["services"].items()
+             for dep, cond in (svc.get("depends_on") or {}).items()}
+    assert waits.pop(("petsite-stub", "pethistory")) == "service_healthy"
+    assert waits and set(waits.values()) == {"service_started"}, waits
+    # Stop order still flushes spans: compose stops pethistory before the collector it depends on.
+    assert ("pethistory", "collector") in waits
 
 
 @pytest.mark.parametrize("backend,present,absent", [

@@ -12,6 +12,7 @@ from prometheus_flask_exporter import PrometheusMetrics
 
 from labtelemetry.prometheus import Exposition
 from labtelemetry.providers import Telemetry
+from labtelemetry.server_spans import ServerSpans
 
 access_log = logging.getLogger("access")
 
@@ -30,17 +31,20 @@ def instrument_flask(app: Flask, telemetry: Telemetry, exposition: Exposition) -
     """Instrument `app` once its routes are registered."""
     excluded = _excluded_paths()
     if telemetry.enabled:
-        # HTTP metrics come from prometheus_flask_exporter below (the walkthrough's series), so the
-        # instrumentor's own duplicate histograms are switched off: they cost ~170 µs a request.
-        FlaskInstrumentor().instrument_app(
-            app,
-            tracer_provider=telemetry.tracer_provider,
-            meter_provider=NoOpMeterProvider(),
-            excluded_urls=",".join(excluded),
-            # The SQL commenter context it would attach to every request is read only by database
-            # instrumentations that add SQL comments, which the services do not enable.
-            enable_commenter=False,
-        )
+        if os.environ.get("LABTELEMETRY_FLASK_SPANS", "").strip().lower() == "instrumentor":
+            # The walkthrough's FlaskInstrumentor as is: the fallback, and the benchmark's "before".
+            FlaskInstrumentor().instrument_app(
+                app,
+                tracer_provider=telemetry.tracer_provider,
+                # HTTP metrics come from prometheus_flask_exporter below (the walkthrough's series).
+                meter_provider=NoOpMeterProvider(),
+                excluded_urls=",".join(excluded),
+                # Read only by database instrumentations that add SQL comments: not enabled here.
+                enable_commenter=False,
+            )
+        else:
+            # The same SERVER span for a third of the CPU (server_spans.py).
+            ServerSpans(app, telemetry.tracer_provider, excluded)
     # flask_http_request_duration_seconds / _total / _exceptions_total by endpoint, as the
     # walkthrough's PrometheusMetrics(app, group_by='endpoint'); rendered by our /metrics route.
     PrometheusMetrics(

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAMESPACE = "service.namespace"
 DEFAULT_EXPORT_BATCH = 64
+DEFAULT_SCHEDULE_DELAY_MS = 1000
 DEFAULT_NAMESPACE = "AWSObservability"
 
 
@@ -137,7 +138,12 @@ def init_telemetry(
         batch = None if environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") else DEFAULT_EXPORT_BATCH
         if batch and environ.get("OTEL_BSP_MAX_QUEUE_SIZE", "").strip().isdigit():
             batch = min(batch, int(environ["OTEL_BSP_MAX_QUEUE_SIZE"])) or None
-        tracer_provider.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=batch))
+        # Every second rather than the SDK's five (unless OTEL_BSP_SCHEDULE_DELAY says): a request's
+        # trace is in the backend a second or two after it, and the first one soon after `lab up`.
+        delay = None if environ.get("OTEL_BSP_SCHEDULE_DELAY") else DEFAULT_SCHEDULE_DELAY_MS
+        tracer_provider.add_span_processor(
+            BatchSpanProcessor(exporter, max_export_batch_size=batch, schedule_delay_millis=delay)
+        )
     meter_provider = MeterProvider(resource=resource, metric_readers=_metric_readers(environ))
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
