@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import Blueprint, Flask, Response, jsonify
-from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor
 
 from labservice.config import ServiceConfig
 from labservice.db import DatabaseUnavailable
 from labservice.repository import ping
 from labtelemetry import Exposition, Telemetry, configure_logging, init_telemetry
+from labtelemetry.db_spans import instrument_psycopg2
 
 
 def start_app(import_name: str, config: ServiceConfig, telemetry: Telemetry | None) -> tuple[Flask, Telemetry, Exposition]:
@@ -17,10 +17,8 @@ def start_app(import_name: str, config: ServiceConfig, telemetry: Telemetry | No
     spans, and a Flask app (`import_name`: the service's package) keeping the JSON keys in order."""
     configure_logging(config.service_name, config.log_level)
     telemetry = telemetry or init_telemetry(config.service_name)
-    instrumentor = Psycopg2Instrumentor()
-    if telemetry.enabled and not instrumentor.is_instrumented_by_opentelemetry:
-        # Wraps psycopg2.connect, which the pool calls lazily, so this precedes any connection.
-        instrumentor.instrument(tracer_provider=telemetry.tracer_provider)
+    if telemetry.enabled:
+        instrument_psycopg2(telemetry.tracer_provider)
 
     app = Flask(import_name)
     app.json.sort_keys = False

@@ -15,7 +15,7 @@ from pethistory.config import Config
 
 TRACEPARENT = "00-6b06e51000000000000000000000abcd-00f067aa0ba902b7-01"
 XRAY = "Root=1-6b06e510-00000000000000000000abce;Parent=53995c3f42cd8ad8;Sampled=1"
-# Attributes that name the client's socket (a new one per request).
+# Attributes of a SERVER span that name the client's socket (a new one per request).
 VOLATILE = {"net.peer.port"}
 
 
@@ -34,7 +34,8 @@ def shape(spans):
                 "kind": s.kind,
                 "scope": (s.instrumentation_scope.name, s.instrumentation_scope.version,
                           s.instrumentation_scope.schema_url),
-                "attributes": {k: v for k, v in s.attributes.items() if k not in VOLATILE},
+                "attributes": {k: v for k, v in s.attributes.items()
+                               if not (s.kind == SpanKind.SERVER and k in VOLATILE)},
                 "status": (s.status.status_code, s.status.description),
                 "events": [
                     (e.name, {k: v for k, v in e.attributes.items() if k != "exception.stacktrace"})
