@@ -504,9 +504,17 @@ def main() -> int:
                         help="only step (1)'s fixed-rate rounds (for comparing latency settings)")
     parser.add_argument("--throughput-only", action="store_true",
                         help="only step (1)'s wrk rounds (for comparing server settings)")
+    parser.add_argument("--lab-only", action="store_true",
+                        help="only the whole-lab steps (3) and (4) (implies --lab)")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args()
+    if args.lab_only:
+        args.lab = True
+        figures = lab_steps(args)
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
     # Many short alternated slices: other work on a shared machine changes from second to second,
     # and each round's ratio compares slices a few seconds apart.
     rounds = args.rounds or (1 if args.quick else 10)

@@ -17,6 +17,7 @@ import argparse
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -78,7 +79,35 @@ def child(requests: int, cprofile: bool) -> None:
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).sort_stats(os.environ.get("PSORT", "tottime")).print_stats(int(os.environ.get("PTOP", "45")))
         print(stream.getvalue(), file=sys.stderr)
-    print(json.dumps({"cpu_us": cpu / requests * 1e6, "wall_us": wall / requests * 1e6}))
+    per = 1e6 / max(requests, 1)  # 0 requests: the --instructions baseline run
+    print(json.dumps({"cpu_us": cpu * per, "wall_us": wall * per}))
+
+
+def count_instructions(variants: dict[str, dict], requests: int, pg, workdir: Path) -> int:
+    """Instructions per request of each variant: a child under callgrind with `requests` GETs
+    minus one with none (same start-up, warm-up and final export), divided by `requests`."""
+    counts = {}
+    for name, extra in variants.items():
+        env = {**os.environ, **bench.service_env(pg, workdir, f"{name}-cg"), **extra}
+        os.makedirs(env["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+        totals = []
+        for n in (0, requests):
+            done = subprocess.run(
+                ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                 sys.executable, __file__, "--child", "--requests", str(n)],
+                env=env, cwd=bench.SERVICE_DIR, capture_output=True, text=True)
+            collected = re.search(r"Collected : (\d+)", done.stderr)
+            if done.returncode != 0 or not collected:
+                raise RuntimeError(done.stderr[-3000:])
+            totals.append(int(collected.group(1)))
+        counts[name] = (totals[1] - totals[0]) / requests
+        print(f"{name:<28} {counts[name] / 1e3:8.0f} k instructions/request", flush=True)
+    base = counts["uninstrumented"]
+    for name, count in counts.items():
+        if name != "uninstrumented":
+            print(f"INSTRUCTIONS added: {name} {(count - base) / 1e3:+.0f} k per request "
+                  f"(ratio uninstrumented/{name} {base / count:.3f})")
+    return 0
 
 
 def main() -> int:
@@ -88,6 +117,9 @@ def main() -> int:
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-exporter", action="store_true", help="instrumented, OTEL_TRACES_EXPORTER=none")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per request under valgrind's callgrind instead of CPU "
+                             "time: the same count run after run, whatever else the machine does")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
                         help="add an instrumented variant with these environment variables (repeatable)")
     args = parser.parse_args()
@@ -110,6 +142,8 @@ def main() -> int:
             name, extra = bench.parse_variant(spec)
             variants[f"instrumented-{name}"] = {**variants["instrumented"], **extra}
         variants["uninstrumented"] = {"OTEL_SDK_DISABLED": "true"}
+        if args.instructions:
+            return count_instructions(variants, args.requests, pg, workdir)
         results = {name: [] for name in variants}
         for r in range(args.rounds):
             for name, extra in variants.items():
