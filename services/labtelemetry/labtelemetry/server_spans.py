@@ -1,4 +1,4 @@
-"""The Flask instrumentor's SERVER span, made with a third of its work.
+"""The Flask instrumentor's SERVER span, for far less of the request's CPU.
 
 `FlaskInstrumentor` (opentelemetry-instrumentation-flask 0.66b1) was two thirds of what tracing
 cost a request (bench/README.md): it collects the request attributes twice and cleans each one
@@ -8,6 +8,8 @@ same helpers of opentelemetry-instrumentation-wsgi, each called once: same instr
 name (`GET /route`, or the method alone when no route matched), kind, start time (before routing),
 attributes, status, exception event and parent (X-Ray or W3C headers through the global
 propagator). services/pethistory/tests/test_server_spans.py compares the two, request by request.
+Measured (bench/cpucost.py --instructions): 597 k fewer instructions per request, of the 1,516 k
+that tracing added with the instrumentor (bench/README.md).
 
 Differences, on purpose: excluded URLs are matched against the path rather than the rebuilt URL
 (the lab's patterns are paths), and the header-capture variables
