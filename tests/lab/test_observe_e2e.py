@@ -136,7 +136,7 @@ def test_local_map_dashboard_verify(local_lab):
     verify_fails_naming_the_stopped_collector()
 
 
-def test_console_page_in_headless_chromium(local_lab):
+def test_console_page_in_headless_chromium(local_lab, tmp_path):
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -159,6 +159,7 @@ def test_console_page_in_headless_chromium(local_lab):
         assert driver.find_elements(By.CSS_SELECTOR, "#recent code.trace")
         assert driver.find_elements(By.CSS_SELECTOR, "#insights-panel table")
         assert not driver.find_elements(By.CSS_SELECTOR, ".error")
-        driver.save_screenshot(str(ROOT / "docs" / "console.png"))
+        # Into the test's own folder, not docs/console.png: a test run must leave the checkout as it was.
+        assert driver.save_screenshot(str(tmp_path / "console.png"))
     finally:
         driver.quit()

@@ -20,8 +20,10 @@ from opentelemetry.instrumentation.dbapi import _set_db_name, _set_db_statement,
 from opentelemetry.instrumentation.psycopg2 import CursorTracer, DatabaseApiIntegration, Psycopg2Instrumentor
 from opentelemetry.instrumentation.psycopg2.version import __version__
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 from psycopg2.extensions import cursor as pg_cursor
+
+from labtelemetry.span_errors import record_escaped_exception
 
 # The instrumentor's own name: spans carry its instrumentation scope.
 SCOPE = "opentelemetry.instrumentation.psycopg2"
@@ -54,10 +56,7 @@ class _LeanCursorTracer(CursorTracer):
             return query_method(*args, **kwargs)
         except Exception as exc:
             error = exc
-            # What trace.use_span does with an exception that leaves its block.
-            if span.is_recording():
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, description=f"{type(exc).__name__}: {exc}"))
+            record_escaped_exception(span, exc)
             raise
         finally:
             self._record_metrics(cursor, operation, started, error)

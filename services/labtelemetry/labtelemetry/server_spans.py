@@ -29,12 +29,14 @@ from opentelemetry.instrumentation.flask import get_default_span_name
 from opentelemetry.instrumentation.flask.version import __version__ as flask_instrumentation_version
 from opentelemetry.instrumentation.propagators import get_global_response_propagator
 from opentelemetry.semconv.trace import SpanAttributes
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 from opentelemetry.util.http import (
     OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST,
     OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE,
     ExcludeList,
 )
+
+from labtelemetry.span_errors import record_escaped_exception
 
 # The instrumentor's scope, so exported spans say which instrumentation's conventions they follow.
 SCOPE = "opentelemetry.instrumentation.flask"
@@ -112,9 +114,7 @@ class ServerSpans:
         if request_ctx() is not flask.globals.request_ctx._get_current_object():
             return
         del environ[_STATE]
-        # What trace.use_span does with an exception that leaves its block.
-        if isinstance(exc, Exception) and span.is_recording():
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, description=f"{type(exc).__name__}: {exc}"))
+        if exc is not None:
+            record_escaped_exception(span, exc)
         span.end()
         context.detach(token)
