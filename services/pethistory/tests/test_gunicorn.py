@@ -1,5 +1,6 @@
 """The production server: several workers, one truthful /metrics, JSON logs, safe telemetry."""
 import json
+import re
 import threading
 
 import requests
@@ -79,3 +80,15 @@ def test_unreachable_collector_never_fails_a_request(gunicorn_factory):
         statuses = [http.get(server.url + TRANSACTIONS, timeout=5).status_code for _ in range(200)]
     assert statuses == [200] * 200
     assert server.stop() == 0
+
+
+def test_workers_freeze_their_start_up_objects_out_of_the_cyclic_gc(gunicorn_factory):
+    server = gunicorn_factory(WEB_CONCURRENCY="2")
+    assert requests.get(server.url + TRANSACTIONS, timeout=10).status_code == 200
+    server.stop()
+    # gunicorn's own log line, once per worker
+    frozen = {int(pid): int(count) for pid, count in
+              (re.findall(r"worker (\d+) ready: (\d+) start-up objects frozen", "\n".join(server.log_lines())))}
+    assert len(frozen) == 2, server.log_lines()
+    # The app, the SDK and the instrumentation: tens of thousands of objects, none left to the GC.
+    assert all(count > 20_000 for count in frozen.values()), frozen
