@@ -374,6 +374,53 @@ def _tail(log, chars: int = 300) -> str:
     return log.read().strip()[-chars:]
 
 
+def lab_memory() -> tuple[float, list[str]]:
+    """The lab's containers' memory now (`docker stats`): total MiB and one line per container."""
+    ids = subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
+                         capture_output=True, text=True).stdout.split()
+    stats = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *ids],
+                           capture_output=True, text=True).stdout if ids else ""
+    total, lines = 0.0, []
+    for line in stats.splitlines():
+        name, usage = line.split("\t")
+        used = usage.split("/")[0].strip()
+        match = re.fullmatch(r"([\d.]+)\s*([kKMG]i?B|B)", used)
+        if not match:
+            lines.append(f"  {name:<40} {used} (not counted)")
+            continue
+        number, unit = match.groups()
+        total += float(number) * {"B": 1 / 2**20, "KiB": 1 / 1024, "kB": 1 / 1024, "KB": 1 / 1024, "MiB": 1,
+                                  "MB": 1, "GiB": 1024, "GB": 1024}.get(unit, 1)
+        lines.append(f"  {name:<40} {used}")
+    return total, lines
+
+
+def memory_under_load(lab: list[str], seconds: int) -> float | None:
+    """The lab's peak memory while `scripts/lab load` (the default Locust load: 5 users, the
+    workshop's traffic through PetSite) runs for `seconds`; its own Locust container counts too."""
+    log_file = tempfile.TemporaryFile(mode="w+")
+    load = subprocess.Popen([*lab, "load", "--duration", f"{seconds}s"], stdout=log_file,
+                            stderr=subprocess.STDOUT, text=True)
+    peak, peak_lines, samples = 0.0, [], 0
+    time.sleep(min(10, seconds / 2))  # users started, first requests through
+    while load.poll() is None:
+        total, lines = lab_memory()
+        samples += 1
+        if total > peak:
+            peak, peak_lines = total, lines
+        time.sleep(2)
+    if load.returncode != 0 or not samples:
+        out(f"## (3) whole-lab memory under load: skipped: scripts/lab load failed "
+            f"(exit {load.returncode}): {_tail(log_file)}")
+        return None
+    out(f"## (3) whole-lab memory under the default load (scripts/lab load, {seconds} s): "
+        f"peak of {samples} samples")
+    for line in peak_lines:
+        out(line)
+    out(f"  total {peak:.0f} MiB")
+    return peak
+
+
 def _first_trace(port: str, jaeger: str, started: float) -> float | None:
     """One GET to the service and one Jaeger query: seconds since `started` once a trace is there."""
     try:
@@ -456,28 +503,15 @@ def lab_steps(args) -> dict:
             else "## (4) no trace reached Jaeger within 180 s of lab up")
         out(f"      `scripts/lab up` returned (every container healthy) after {up_seconds:.1f} s" if up_seconds
             else "      `scripts/lab up` did not return within 180 s")
-    stats = subprocess.run(
-        ["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}"]
-        + subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
-                         capture_output=True, text=True).stdout.split(),
-        capture_output=True, text=True,
-    ).stdout
-    total = 0.0
-    out("## (3) whole-lab memory (docker stats)")
-    for line in stats.splitlines():
-        name, usage = line.split("\t")
-        used = usage.split("/")[0].strip()
-        match = re.fullmatch(r"([\d.]+)\s*([kKMG]i?B|B)", used)
-        if not match:
-            out(f"  {name:<40} {used} (not counted)")
-            continue
-        number, unit = match.groups()
-        mib = float(number) * {"B": 1 / 2**20, "KiB": 1 / 1024, "kB": 1 / 1024, "KB": 1 / 1024, "MiB": 1,
-                               "MB": 1, "GiB": 1024, "GB": 1024}.get(unit, 1)
-        total += mib
-        out(f"  {name:<40} {used}")
+    total, lines = lab_memory()
+    out("## (3) whole-lab memory (docker stats), idle")
+    for line in lines:
+        out(line)
     out(f"  total {total:.0f} MiB")
     result["lab_memory_mib"] = round(total)
+    loaded = memory_under_load(lab, 20 if args.quick else 60)
+    if loaded is not None:
+        result["lab_memory_load_mib"] = round(loaded)
     if started_here:
         subprocess.run([*lab, "down"], capture_output=True, timeout=300)
     if lock is not None:
