@@ -30,6 +30,7 @@ LABTELEMETRY_DIR = ROOT / "services" / "labtelemetry"
 sys.path.insert(0, str(SERVICE_DIR / "tests"))  # pgserver: the tests' throw-away PostgreSQL
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import docker_memory  # noqa: E402
 import fixedrate  # noqa: E402
 from pgserver import PostgresServer, free_port  # noqa: E402
 
@@ -378,21 +379,9 @@ def lab_memory() -> tuple[float, list[str]]:
     """The lab's containers' memory now (`docker stats`): total MiB and one line per container."""
     ids = subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
                          capture_output=True, text=True).stdout.split()
-    stats = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *ids],
-                           capture_output=True, text=True).stdout if ids else ""
-    total, lines = 0.0, []
-    for line in stats.splitlines():
-        name, usage = line.split("\t")
-        used = usage.split("/")[0].strip()
-        match = re.fullmatch(r"([\d.]+)\s*([kKMG]i?B|B)", used)
-        if not match:
-            lines.append(f"  {name:<40} {used} (not counted)")
-            continue
-        number, unit = match.groups()
-        total += float(number) * {"B": 1 / 2**20, "KiB": 1 / 1024, "kB": 1 / 1024, "KB": 1 / 1024, "MiB": 1,
-                                  "MB": 1, "GiB": 1024, "GB": 1024}.get(unit, 1)
-        lines.append(f"  {name:<40} {used}")
-    return total, lines
+    used = docker_memory.container_memory(ids)
+    lines = [f"  {name:<40} {value:.1f} MiB" for name, value in used.items()]
+    return sum(value for value in used.values() if value == value), lines  # NaN: not counted
 
 
 def memory_under_load(lab: list[str], seconds: int) -> float | None:

@@ -1,7 +1,10 @@
-"""bench/run --quick works end to end: it prints the throughput ratio line and exits 0.
+"""bench/'s tools work: `bench/run --quick` prints the throughput ratio line and exits 0,
+`bench/cpucost.py --gc` prints each variant's CPU and GC passes, and docker stats' memory figures
+are read in the right units.
 
 No timing is asserted: the figures depend on the machine and its load (see bench/README.md).
 """
+import math
 import re
 import subprocess
 import sys
@@ -26,3 +29,13 @@ def test_cpucost_reports_cpu_and_gc_passes_per_variant():
     assert re.search(r"^CPU per request: instrumented \d+ µs, uninstrumented \d+ µs", result.stdout, re.M), result.stdout
     gc_lines = re.findall(r"^    gc gen0: \d+ passes.*gen2: \d+ passes", result.stdout, re.M)
     assert len(gc_lines) == 2, result.stdout
+
+
+def test_docker_memory_reads_docker_stats_units_as_mib():
+    sys.path.insert(0, str(ROOT / "bench"))
+    from docker_memory import mib
+
+    assert mib("93.26MiB / 256MiB") == 93.26
+    assert mib("1.5GiB") == 1536 and mib("512KiB") == 0.5 and mib("2097152B") == 2
+    assert round(mib("100MB"), 2) == 95.37  # decimal megabytes
+    assert math.isnan(mib("--")) and math.isnan(mib("12 parsecs"))
