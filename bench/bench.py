@@ -37,6 +37,14 @@ from pgserver import PostgresServer, free_port  # noqa: E402
 TRANSACTIONS = "/petadoptionshistory/api/home/transactions"
 COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
 CACHE = Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "petlab-bench"))
+# Issue 8's targets, checked at the end of a run: (what, where in the figures, >= or <=, bound).
+TARGETS = (
+    ("throughput ratio instrumented/uninstrumented", ("throughput", "ratio_median"), ">=", 0.90),
+    ("p99 added at the fixed rate (ms)", ("fixed_rate", "p99_added_ms"), "<=", 1.0),
+    ("throughput instrumented/workshop", ("vs_workshop",), ">=", 6.0),
+    ("lab memory under the default load (MiB)", ("lab_memory_load_mib",), "<=", 768),
+    ("seconds from `lab up` to the first trace", ("first_trace_s",), "<=", 10),
+)
 
 
 def log(message: str) -> None:
@@ -508,6 +516,19 @@ def lab_steps(args) -> dict:
     return result
 
 
+def targets_report(figures: dict, quick: bool) -> None:
+    out("## targets (bench/README.md)" + (": --quick run, its figures are not meant for them" if quick else ""))
+    for label, path, sense, bound in TARGETS:
+        value = figures
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            out(f"  {label}: not measured in this run")
+            continue
+        met = value >= bound if sense == ">=" else value <= bound
+        out(f"  {label}: {value:.3g} (target {sense} {bound:g}): {'met' if met else 'NOT met'}")
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -535,6 +556,7 @@ def main() -> int:
     if args.lab_only:
         args.lab = True
         figures = lab_steps(args)
+        targets_report(figures, args.quick)
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
         return 0
@@ -649,6 +671,7 @@ def main() -> int:
         out(f"P99 added at {args.rate:g} req/s, collector stopped: {summary['p99_added_ms']:+.2f} ms")
         figures.update(lab_steps(args))
         figures["machine"]["load_end"] = load_average()
+        targets_report(figures, args.quick)
         out(f"# load average at the end: {load_average()}")
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")

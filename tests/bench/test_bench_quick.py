@@ -19,6 +19,11 @@ def test_bench_quick_prints_a_ratio_and_exits_0():
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"^RATIO throughput instrumented/uninstrumented: \d+\.\d+", result.stdout, re.M), result.stdout
     assert "OTLP receiver: " in result.stdout
+    # The targets summary says which figures this run had, and that quick figures are not for them.
+    assert "## targets (bench/README.md): --quick run" in result.stdout
+    assert re.search(r"^  throughput ratio instrumented/uninstrumented: \d\.\d+ \(target >= 0\.9\): (met|NOT met)$",
+                     result.stdout, re.M), result.stdout
+    assert "  lab memory under the default load (MiB): not measured in this run" in result.stdout
 
 
 def test_cpucost_reports_cpu_and_gc_passes_per_variant():
