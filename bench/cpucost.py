@@ -1,12 +1,12 @@
 """CPU cost of one GET of the service, instrumented vs not, measured in-process (no HTTP client).
 
 Each variant runs in its own child process (OTel's providers are process-wide): it builds the app
-as gunicorn's worker does (`create_app()` from the environment, then `gc.freeze()`), then calls the WSGI app N times
-on one thread and reports process CPU time per request, which counts the export thread too and is
-far less disturbed by other work on the machine than wall-clock throughput. With --cprofile the
-instrumented child also prints its cProfile top functions; with --gc every child also prints the
-cyclic GC's passes (per generation: how many, CPU per request, the longest), and --no-freeze
-leaves the freeze out (the "before" of that lever).
+as gunicorn's worker does (`create_app()` from the environment, then `gc.freeze()`), then calls the
+WSGI app N times on one thread and reports process CPU time per request, which counts the export
+thread too and is far less disturbed by other work on the machine than wall-clock throughput. With
+--cprofile the instrumented child also prints its cProfile top functions; with --gc every child
+also prints the cyclic GC's passes (per generation: how many, their time per request, the longest;
+a pass holds the GIL), and --no-freeze leaves the freeze out (the "before" of that lever).
 
     bench/run is the benchmark; this is the tool used to find where the time goes:
     python bench/cpucost.py [--requests 3000] [--rounds 3] [--cprofile] [--gc [--no-freeze]]
@@ -141,7 +141,7 @@ def main() -> int:
                         help="count instructions per request under valgrind's callgrind instead of CPU "
                              "time: the same count run after run, whatever else the machine does")
     parser.add_argument("--gc", action="store_true",
-                        help="also print the cyclic GC's passes per generation (count, CPU, longest)")
+                        help="also print the cyclic GC's passes per generation (count, time per request, longest)")
     parser.add_argument("--no-freeze", action="store_true",
                         help="leave out the gc.freeze() a gunicorn worker does after loading the app")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
