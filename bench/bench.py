@@ -383,13 +383,24 @@ def _tail(log, chars: int = 300) -> str:
     return log.read().strip()[-chars:]
 
 
+def lab_container_ids() -> list[str]:
+    """The running containers of the lab's compose project."""
+    return subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
+                          capture_output=True, text=True).stdout.split()
+
+
 def lab_memory() -> tuple[float, list[str]]:
     """The lab's containers' memory now (`docker stats`): total MiB and one line per container."""
-    ids = subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
-                         capture_output=True, text=True).stdout.split()
-    used = docker_memory.container_memory(ids)
+    used = docker_memory.container_memory(lab_container_ids())
     lines = [f"  {name:<40} {value:.1f} MiB" for name, value in used.items()]
     return sum(value for value in used.values() if value == value), lines  # NaN: not counted
+
+
+def memory_report(title: str, total: float, lines: list[str]) -> None:
+    out(f"## (3) whole-lab memory {title}")
+    for line in lines:
+        out(line)
+    out(f"  total {total:.0f} MiB")
 
 
 def memory_under_load(lab: list[str], seconds: int) -> float | None:
@@ -410,11 +421,8 @@ def memory_under_load(lab: list[str], seconds: int) -> float | None:
         out(f"## (3) whole-lab memory under load: skipped: scripts/lab load failed "
             f"(exit {load.returncode}): {_tail(log_file)}")
         return None
-    out(f"## (3) whole-lab memory under the default load (scripts/lab load, {seconds} s): "
-        f"peak of {samples} samples")
-    for line in peak_lines:
-        out(line)
-    out(f"  total {peak:.0f} MiB")
+    memory_report(f"under the default load (scripts/lab load, {seconds} s): peak of {samples} samples",
+                  peak, peak_lines)
     return peak
 
 
@@ -448,8 +456,7 @@ def lab_steps(args) -> dict:
     lab = [sys.executable, str(ROOT / "scripts" / "lab")]
     port = os.environ.get("PETHISTORY_PORT", "8080")
     jaeger = os.environ.get("JAEGER_UI_PORT", "16686")
-    running = subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
-                             capture_output=True, text=True).stdout.split()
+    running = lab_container_ids()
     started_here = False
     lock = None
     if not running:
@@ -470,8 +477,7 @@ def lab_steps(args) -> dict:
                         lock.close()
                         return result
                     time.sleep(2)
-        running = subprocess.run(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=petlab"],
-                                 capture_output=True, text=True).stdout.split()
+        running = lab_container_ids()
     if running:
         out("## (4) lab up to first trace: skipped: the lab is already running (time it from a stopped lab)")
     else:
@@ -501,10 +507,7 @@ def lab_steps(args) -> dict:
         out(f"      `scripts/lab up` returned (every container healthy) after {up_seconds:.1f} s" if up_seconds
             else "      `scripts/lab up` did not return within 180 s")
     total, lines = lab_memory()
-    out("## (3) whole-lab memory (docker stats), idle")
-    for line in lines:
-        out(line)
-    out(f"  total {total:.0f} MiB")
+    memory_report("(docker stats), idle", total, lines)
     result["lab_memory_mib"] = round(total)
     loaded = memory_under_load(lab, 20 if args.quick else 60)
     if loaded is not None:
