@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The lab's console page (:8070): links to the UIs, the service map (inline SVG), recent
 traces, the two walkthrough metrics as charts and the Logs Insights result, in one page with
-no external assets. Stdlib only; it reads the backends with scripts/labcli (mounted at
-/app/labcli), configured by environment (see labcli/endpoints.py):
+no external assets. Stdlib only; it reads the backends with scripts/labcli (copied to
+/app/labcli by console/Dockerfile), configured by environment (see labcli/endpoints.py):
   LAB_OBSERVE_BACKEND  local | emulated | aws
   LAB_JAEGER_URL, LAB_PROMETHEUS_URL, LAB_AWS_ENDPOINT_URL   how the console reaches them
   LAB_LINKS            "label=url,label=url": the links shown (URLs as the browser sees them)

@@ -15,7 +15,6 @@ BACKEND = {"kind": "local", "eks": "aws"}
 # compose services that have no Kubernetes counterpart, and why.
 NOT_DEPLOYED = {
     "moto": "the emulated backend is compose-only: kind runs local, EKS the real AWS",
-    "console": "mounts scripts/labcli and dashboards/ from the work tree; not ported to kind yet",
 }
 
 # Variables a Kubernetes container has that its compose service has not.
@@ -32,6 +31,7 @@ EXTRA_ENV[("eks", "collector")] = EXTRA_ENV[("kind", "collector")]
 
 # Variables of a compose service that its Kubernetes container has not.
 MISSING_ENV = {
+    ("kind", "console"): {"LAB_AWS_ENDPOINT_URL": "the emulator's address; kind runs the local backend, no moto"},
     ("eks", "pethistory"): {"DB_PASSWORD": "EKS: no password in the cluster; DB_SECRET_ID instead"},
 }
 
@@ -39,6 +39,7 @@ MISSING_ENV = {
 OTHER_VALUE = {
     ("pethistory", "OTEL_EXPORTER_OTLP_ENDPOINT"): "the collector is a sidecar: localhost",
     ("petsite-stub", "PETHISTORY_URL"): "the walkthrough's Service is pethistory-service",
+    ("console", "LAB_LINKS"): "no AWS emulator link on kind (test_console_links_are_composes_without_the_emulator)",
 }
 
 
@@ -156,3 +157,16 @@ def test_collector_reads_composes_files_with_k8s_discovery(manifests, overlay):
     compose_files = [interpolate(a, {**ENV, "LAB_BACKEND": backend}).rsplit("/", 1)[-1]
                      for a in COMPOSE["services"]["collector"]["command"]]
     assert k8s == [f.replace("scrape-compose.yaml", "scrape-k8s.yaml") for f in compose_files]
+
+
+def _links(value):
+    return dict(item.split("=", 1) for item in value.split(","))
+
+
+def test_console_links_are_composes_without_the_emulator(manifests):
+    """The kind console links to kind/README.md's port-forwards, which use compose's host ports."""
+    _, _, container = deployed(manifests, "kind", "console")
+    kind = _links({e["name"]: e for e in container["env"]}["LAB_LINKS"]["value"])
+    want = _links(interpolate(compose_env("console")["LAB_LINKS"], ENV))
+    assert want.pop("AWS emulator").endswith("/moto-api/")
+    assert kind == want
