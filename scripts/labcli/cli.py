@@ -4,9 +4,8 @@ import os
 import re
 import socket
 import sys
-from pathlib import Path
 
-from . import compose, dashboard, insights, servicemap, verify
+from . import awscreds, compose, dashboard, insights, servicemap, verify
 from .compose import LabError, docker_compose
 from .urls import lab_urls, table
 
@@ -19,8 +18,9 @@ def cmd_up(args):
     if current and current != backend:
         print(f"lab: switching backend {current} -> {backend}: stopping the {current} lab first", file=sys.stderr)
         docker_compose("down", "--remove-orphans", backend=compose.ALL_PROFILES)
-    if backend == "aws" and not (Path.home() / ".aws").is_dir():
-        print("lab: warning: ~/.aws does not exist; the collector will find no AWS credentials", file=sys.stderr)
+    if backend == "aws":
+        for problem in awscreds.problems(compose.config(backend)["services"]["collector"]):
+            print(f"lab: warning: {problem}", file=sys.stderr)
     up = ["up", "--detach", "--wait", "--wait-timeout", str(args.timeout), "--remove-orphans"]
     if args.build is True:
         up.append("--build")

@@ -20,6 +20,9 @@ def _env(backend):
     env = dict(os.environ)
     if backend != "aws" and "LAB_AWS_DIR" not in env and not (Path.home() / ".aws").is_dir():
         env["LAB_AWS_DIR"] = str(ROOT / "collector" / "no-aws-config")
+    if backend == "aws" and "LAB_COLLECTOR_USER" not in env and os.getuid() != 0:
+        # ~/.aws/credentials is usually 0600: only its owner can read it through the mount.
+        env["LAB_COLLECTOR_USER"] = f"{os.getuid()}:{os.getgid()}"
     if backend is not None:
         env["LAB_BACKEND"] = backend
         # Profiles follow the backend ("*" = every profile, for down/logs/stop of any service).

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from collector_layers import ROOT
+from conftest import labcompose
 
 COMPOSE = ROOT / "compose.yaml"
 RAW = yaml.safe_load(COMPOSE.read_text())
@@ -115,3 +116,19 @@ def test_image_pins_agree_with_the_ci_stand_ins():
                 if re.match(r"^\w+_IMAGE=", line))
     for key in ("POSTGRES_IMAGE", "PROMETHEUS_IMAGE", "MOTO_IMAGE", "JAEGER_IMAGE", "COLLECTOR_IMAGE"):
         assert DOTENV[key] == pins[key], f"{key}: .env {DOTENV[key]} != versions.env {pins[key]}"
+
+
+def test_collector_runs_as_aoc_and_as_you_for_the_aws_backend(monkeypatch):
+    """.env pins ADOT's uid; `lab` runs the aws backend's collector as the invoking user, who
+    owns the mounted ~/.aws (its credentials file is usually 0600)."""
+    assert DOTENV["LAB_COLLECTOR_USER"] == "4317:4317"
+    compose_config("local")  # skips without docker compose
+    monkeypatch.delenv("LAB_COLLECTOR_USER", raising=False)
+    monkeypatch.setattr(os, "getuid", lambda: 1234)
+    monkeypatch.setattr(os, "getgid", lambda: 1235)
+    assert labcompose.config("local")["services"]["collector"]["user"] == "4317:4317"
+    assert labcompose.config("aws")["services"]["collector"]["user"] == "1234:1235"
+    monkeypatch.setattr(os, "getuid", lambda: 0)  # root's files stay root's: keep aoc, lab up warns
+    assert labcompose.config("aws")["services"]["collector"]["user"] == "4317:4317"
+    monkeypatch.setenv("LAB_COLLECTOR_USER", "2000:2000")
+    assert labcompose.config("aws")["services"]["collector"]["user"] == "2000:2000"

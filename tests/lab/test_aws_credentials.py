@@ -1,0 +1,56 @@
+"""scripts/lab up --backend aws warns, before starting anything, when the collector's user
+cannot read the AWS credentials it mounts (labcli/awscreds.py), on real files and modes."""
+import os
+
+import pytest
+
+from labcli import awscreds  # scripts/ is on sys.path (conftest.py)
+
+ME = f"{os.getuid()}:{os.getgid()}"
+OTHER = "4317:4317" if os.getuid() != 4317 else "4318:4318"
+
+
+def collector(source, user):
+    return {"user": user, "volumes": [{"type": "bind", "source": str(source), "target": awscreds.AWS_TARGET}]}
+
+
+@pytest.fixture
+def aws_dir(tmp_path):
+    d = tmp_path / ".aws"
+    d.mkdir(mode=0o755)
+    (d / "credentials").write_text("[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = x\n")
+    (d / "config").write_text("[default]\nregion = us-east-1\n")
+    return d
+
+
+def test_files_the_collectors_user_owns_or_may_read_pass(aws_dir):
+    (aws_dir / "credentials").chmod(0o600)
+    assert awscreds.problems(collector(aws_dir, ME)) == []
+    (aws_dir / "credentials").chmod(0o644)
+    assert awscreds.problems(collector(aws_dir, OTHER)) == []
+
+
+@pytest.mark.skipif(os.getuid() == 4317, reason="the test's user would be the collector's")
+def test_a_0600_file_of_another_user_is_named_with_its_mode_and_the_fix(aws_dir):
+    (aws_dir / "credentials").chmod(0o600)
+    (problem,) = awscreds.problems(collector(aws_dir, OTHER))
+    assert str(aws_dir / "credentials") in problem and "mode 0600" in problem
+    assert f"not readable by the collector's user {OTHER}" in problem and "LAB_COLLECTOR_USER" in problem
+
+
+def test_a_directory_it_cannot_enter_is_reported_once(aws_dir):
+    aws_dir.chmod(0o700)
+    (problem,) = awscreds.problems(collector(aws_dir, OTHER))
+    assert "cannot be entered" in problem and "mode 0700" in problem
+
+
+def test_missing_or_empty_directories_are_reported(tmp_path):
+    (missing,) = awscreds.problems(collector(tmp_path / "nope", OTHER))
+    assert "does not exist" in missing and "LAB_AWS_DIR" in missing
+    (empty,) = awscreds.problems(collector(tmp_path, OTHER))
+    assert "neither credentials nor config" in empty
+
+
+def test_a_named_user_is_not_guessed(aws_dir):
+    (aws_dir / "credentials").chmod(0o600)
+    assert awscreds.problems(collector(aws_dir, "aoc")) == []
