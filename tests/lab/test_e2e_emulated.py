@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from e2e_helpers import new_trace_id, poll, traced_get, xray_id
-from conftest import labcompose
+from labcli import compose as labcompose  # scripts/ is on sys.path (tests/lab/conftest.py)
 from labcli import awscreds
 
 pytestmark = pytest.mark.e2e
