@@ -154,6 +154,23 @@ service:
 """
 
 
+def cpu_ticks(pid: int) -> int:
+    """CPU time (clock ticks, every thread) used so far by a process and its direct children."""
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    ticks = 0
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return ticks
+
+
 class Receiver:
     """A real OTLP/gRPC receiver: the collector twin if it can be had, else bench/otlp_sink.py."""
 
@@ -213,20 +230,7 @@ class Server:
 
     def cpu_ticks(self) -> int:
         """CPU time (clock ticks) used so far by the server and its worker processes."""
-        pids = [self.process.pid]
-        try:
-            pids += [int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-                     .read_text().split()]
-        except OSError:
-            pass
-        ticks = 0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime + stime
-            except (OSError, IndexError, ValueError):
-                pass
-        return ticks
+        return cpu_ticks(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -318,18 +322,24 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def alternate(variants: dict[str, Server], rounds: int, measure, label: str) -> dict[str, list[dict]]:
-    """Each round measures every variant once, in an order that rotates between rounds."""
+def alternate(variants: dict[str, Server], rounds: int, measure, label: str,
+              receiver: Receiver | None = None) -> dict[str, list[dict]]:
+    """Each round measures every variant once, in an order that rotates between rounds. With a
+    receiver, its CPU during each round counts too (receiver_cpu_us: the collector's share of
+    the machine, which a saturated 2-core run takes from the servers)."""
     results: dict[str, list[dict]] = {name: [] for name in variants}
     names = list(variants)
     for r in range(rounds):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:
             ticks = variants[name].cpu_ticks()
+            receiver_ticks = cpu_ticks(receiver.process.pid) if receiver else 0
             stats = measure(variants[name].url + TRANSACTIONS)
             if "requests" in stats and stats["requests"]:
-                used = (variants[name].cpu_ticks() - ticks) / os.sysconf("SC_CLK_TCK")
-                stats["cpu_us"] = round(used / stats["requests"] * 1e6)
+                per_request_us = 1e6 / os.sysconf("SC_CLK_TCK") / stats["requests"]
+                stats["cpu_us"] = round((variants[name].cpu_ticks() - ticks) * per_request_us)
+                if receiver:
+                    stats["receiver_cpu_us"] = round((cpu_ticks(receiver.process.pid) - receiver_ticks) * per_request_us)
             stats["load"] = load_average()
             results[name].append(stats)
             log(f"{label} round {r + 1}/{rounds} {name}: {json.dumps(stats)}")
@@ -347,12 +357,16 @@ def throughput_report(title: str, results: dict[str, list[dict]], base: str = "u
         "errors": {name: sum(s["errors"] for s in runs) for name, runs in results.items()},
         # Server CPU per request: steadier than req/s when other work shares the machine.
         "cpu_us": {name: median([s.get("cpu_us", float("nan")) for s in runs]) for name, runs in results.items()},
+        "receiver_cpu_us": {name: median([s.get("receiver_cpu_us", float("nan")) for s in runs])
+                            for name, runs in results.items()},
     }
     out(f"## {title}: wrk -t2 -c50, {len(ratios)} alternated rounds (medians)")
-    out(f"  {'variant':<26} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'server CPU/req':>15}")
+    out(f"  {'variant':<26} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'server CPU/req':>15}"
+        f" {'receiver CPU/req':>17}")
     for name in results:
         out(f"  {name:<26} {summary['rps'][name]:>7.0f} {summary['p50_ms'][name]:>8.2f} "
-            f"{summary['p99_ms'][name]:>8.2f} {summary['errors'][name]:>8} {summary['cpu_us'][name]:>12.0f} us")
+            f"{summary['p99_ms'][name]:>8.2f} {summary['errors'][name]:>8} {summary['cpu_us'][name]:>12.0f} us"
+            f" {summary['receiver_cpu_us'][name]:>14.0f} us")
     return summary
 
 
@@ -623,7 +637,7 @@ def main() -> int:
             out(f"P99 added by instrumentation at {args.rate:g} req/s: {summary['p99_added_ms']:+.2f} ms "
                 f"(runs {summary['p99_added_runs']})")
             return 0
-        results = alternate(servers, rounds, lambda url: wrk(url, seconds), "throughput")
+        results = alternate(servers, rounds, lambda url: wrk(url, seconds), "throughput", receiver)
         served += sum(s["requests"] for name in results if name.startswith("instrumented") for s in results[name])
         summary = throughput_report("(1) GET throughput", results)
         figures["throughput"] = summary
@@ -632,6 +646,9 @@ def main() -> int:
         cpu = summary["cpu_us"]
         out(f"CPU added by instrumentation: {cpu['instrumented'] - cpu['uninstrumented']:+.0f} us per request "
             f"(server processes; CPU ratio uninstrumented/instrumented {cpu['uninstrumented'] / cpu['instrumented']:.3f})")
+        rcpu = summary["receiver_cpu_us"]
+        out(f"CPU of the OTLP receiver: {rcpu['instrumented'] - rcpu['uninstrumented']:+.0f} us per instrumented request "
+            f"(same machine; its export of the previous round's last batch lands in the next round)")
         if "instrumented-sdk-encoder" in results:
             sdk = [i["rps"] / u["rps"] for i, u in zip(results["instrumented-sdk-encoder"], results["uninstrumented"])]
             figures["sdk_encoder_ratio"] = median(sdk)
