@@ -154,6 +154,17 @@ service:
 """
 
 
+def terminate(process: subprocess.Popen, timeout: float, kill) -> None:
+    """SIGTERM, then kill() if it has not exited after timeout seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill()
+            process.wait()
+
+
 def cpu_ticks(pid: int) -> int:
     """CPU time (clock ticks, every thread) used so far by a process and its direct children."""
     pids = [pid]
@@ -199,13 +210,7 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, 10, self.process.kill)
         self._log.close()
 
 
@@ -233,13 +238,8 @@ class Server:
         return cpu_ticks(self.process.pid)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        # gunicorn's workers are in the server's session: a stuck one goes with the group.
+        terminate(self.process, 30, lambda: os.killpg(self.process.pid, signal.SIGKILL))
         self._log.close()
 
 
