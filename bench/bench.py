@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import shutil
@@ -29,9 +30,11 @@ SERVICE_DIR = ROOT / "services" / "pethistory"
 LABTELEMETRY_DIR = ROOT / "services" / "labtelemetry"
 sys.path.insert(0, str(SERVICE_DIR / "tests"))  # pgserver: the tests' throw-away PostgreSQL
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "scripts"))  # labcli: the lab lock the e2e tests take too
 
 import docker_memory  # noqa: E402
 import fixedrate  # noqa: E402
+from labcli import lablock  # noqa: E402
 from pgserver import PostgresServer, free_port  # noqa: E402
 
 TRANSACTIONS = "/petadoptionshistory/api/home/transactions"
@@ -346,6 +349,10 @@ def alternate(variants: dict[str, Server], rounds: int, measure, label: str,
     return results
 
 
+def receiver_cpu(us: float) -> str:
+    return "-" if math.isnan(us) else f"{us:.0f} us"  # "-": no receiver ran (step 2)
+
+
 def throughput_report(title: str, results: dict[str, list[dict]], base: str = "uninstrumented") -> dict:
     ratios = [i["rps"] / u["rps"] for i, u in zip(results["instrumented"], results[base])]
     summary = {
@@ -366,7 +373,7 @@ def throughput_report(title: str, results: dict[str, list[dict]], base: str = "u
     for name in results:
         out(f"  {name:<26} {summary['rps'][name]:>7.0f} {summary['p50_ms'][name]:>8.2f} "
             f"{summary['p99_ms'][name]:>8.2f} {summary['errors'][name]:>8} {summary['cpu_us'][name]:>12.0f} us"
-            f" {summary['receiver_cpu_us'][name]:>14.0f} us")
+            f" {receiver_cpu(summary['receiver_cpu_us'][name]):>17}")
     return summary
 
 
@@ -474,23 +481,11 @@ def lab_steps(args) -> dict:
     started_here = False
     lock = None
     if not running:
-        # The lab is one compose project per machine: take the lock its e2e tests take (flock).
-        lock_path = os.environ.get("LAB_E2E_LOCK", "/tmp/petlab-lab.lock")
-        if lock_path:
-            import fcntl
-
-            lock = open(lock_path, "a")
-            deadline = time.monotonic() + float(os.environ.get("BENCH_LAB_LOCK_WAIT", "300"))
-            while True:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        out(f"## (4) lab up to first trace: skipped: another session holds {lock_path}")
-                        lock.close()
-                        return result
-                    time.sleep(2)
+        try:
+            lock = lablock.acquire(float(os.environ.get("BENCH_LAB_LOCK_WAIT", "300")))
+        except TimeoutError as error:
+            out(f"## (4) lab up to first trace: skipped: {error}")
+            return result
         running = lab_container_ids()
     if running:
         out("## (4) lab up to first trace: skipped: the lab is already running (time it from a stopped lab)")

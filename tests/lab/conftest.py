@@ -9,9 +9,7 @@ The lab is one compose project per machine, so a session holds the lock LAB_E2E_
 waits up to LAB_E2E_LOCK_WAIT seconds (900) for another session, and does not lock again
 when started under `flock <same file> ...`. LAB_E2E_LOCK= (empty) disables the lock.
 """
-import fcntl
 import os
-import time
 import shutil
 import subprocess
 import sys
@@ -24,6 +22,7 @@ LAB = ROOT / "scripts" / "lab"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from labcli import compose as labcompose  # noqa: E402
+from labcli import lablock  # noqa: E402
 from labcli.urls import published  # noqa: E402
 
 
@@ -47,38 +46,11 @@ def docker_engine_answers():
     return probe.returncode == 0
 
 
-def _ancestor_holds(lock_path):
-    """True if a parent process is `flock <lock_path> ...` (the lock is ours already)."""
-    pid = os.getppid()
-    while pid > 1:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{pid}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False
-        if "flock" in cmd and lock_path in cmd:
-            return True
-        pid = ppid
-    return False
-
-
 def _take_lab_lock():
-    path = os.environ.get("LAB_E2E_LOCK", "/tmp/petlab-lab.lock")
-    if not path or _ancestor_holds(path):
-        return None
-    handle = open(path, "a")
-    deadline = time.monotonic() + float(os.environ.get("LAB_E2E_LOCK_WAIT", "900"))
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return handle
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                handle.close()
-                pytest.fail(f"another session holds {path} (the lab is in use); LAB_E2E_LOCK_WAIT exceeded")
-            time.sleep(2)
+    try:
+        return lablock.acquire(float(os.environ.get("LAB_E2E_LOCK_WAIT", "900")))
+    except TimeoutError as error:
+        pytest.fail(f"{error}; LAB_E2E_LOCK_WAIT exceeded")
 
 
 class LabSession:
