@@ -13,13 +13,14 @@ from .urls import lab_urls, table
 def cmd_up(args):
     backend = args.backend or compose.default_backend()
     existing = compose.containers()
-    _require_free_ports(backend, existing)  # before anything is stopped or started
+    cfg = compose.config(backend)
+    _require_free_ports(cfg, existing)  # before anything is stopped or started
     current = compose.running_backend()
     if current and current != backend:
         print(f"lab: switching backend {current} -> {backend}: stopping the {current} lab first", file=sys.stderr)
         docker_compose("down", "--remove-orphans", backend=compose.ALL_PROFILES)
     if backend == "aws":
-        for problem in awscreds.problems(compose.config(backend)["services"]["collector"]):
+        for problem in awscreds.problems(cfg["services"]["collector"]):
             print(f"lab: warning: {problem}", file=sys.stderr)
     up = ["up", "--detach", "--wait", "--wait-timeout", str(args.timeout), "--remove-orphans"]
     if args.build is True:
@@ -44,10 +45,11 @@ def _host_ports(container):
     return ports | {int(m) for m in re.findall(r":(\d+)->", container.get("Ports") or "")}
 
 
-def _require_free_ports(backend, existing):
-    """One clear line, and nothing started, when another program holds a port the lab publishes."""
+def _require_free_ports(cfg, existing):
+    """One clear line, and nothing started, when another program holds a port the lab (resolved
+    compose config cfg) publishes."""
     ours = {port for c in existing for port in _host_ports(c)}
-    for name, svc in compose.config(backend).get("services", {}).items():
+    for name, svc in cfg.get("services", {}).items():
         for port in svc.get("ports", []):
             host, number = port.get("host_ip") or "0.0.0.0", int(port.get("published") or 0)
             if not number or number in ours:

@@ -90,6 +90,11 @@ def containers():
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def running():
+    """The project's running containers by service (dicts from `docker compose ps`)."""
+    return {c["Service"]: c for c in containers() if c.get("State") == "running"}
+
+
 def running_backend():
     """The backend the collector container was started with, or None if there is none."""
     for c in containers():

@@ -9,10 +9,6 @@ import time
 DEFAULT_PATH = "/tmp/petlab-lab.lock"
 
 
-def lock_path():
-    return os.environ.get("LAB_E2E_LOCK", DEFAULT_PATH)
-
-
 def ancestor_holds(path):
     """True if a parent process is `flock <path> ...` (the lock is ours already)."""
     pid = os.getppid()
@@ -33,7 +29,7 @@ def ancestor_holds(path):
 def acquire(wait_seconds):
     """The held lock file (close it to release), or None when the lock is disabled or an
     ancestor `flock` holds it. TimeoutError after wait_seconds of another holder."""
-    path = lock_path()
+    path = os.environ.get("LAB_E2E_LOCK", DEFAULT_PATH)
     if not path or ancestor_holds(path):
         return None
     handle = open(path, "a")

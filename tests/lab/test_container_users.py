@@ -45,9 +45,8 @@ def test_kind_files_pin_a_user_for_every_image():
 
 def test_every_container_runs_as_the_user_kind_pins_for_its_image(local_lab):
     users = kind_users()
-    running = [c for c in labcompose.containers() if c.get("State") == "running"]
     checked, wrong = [], []
-    for c in running:
+    for c in labcompose.running().values():
         if c["Image"] not in users:
             continue  # moto: compose-only (tests/kind/test_parity.py NOT_DEPLOYED)
         want = users[c["Image"]]

@@ -13,6 +13,7 @@ import pytest
 from e2e_helpers import new_trace_id, poll, traced_get, xray_id
 from labcli import compose as labcompose  # scripts/ is on sys.path (tests/lab/conftest.py)
 from labcli import awscreds
+from test_aws_credentials import collector
 
 pytestmark = pytest.mark.e2e
 boto3 = pytest.importorskip("boto3")
@@ -75,7 +76,7 @@ service:
 
 def run_collector(lab, aws_dir, user):
     """Start the collector image as `user` with aws_dir mounted; returns (name, OTLP/HTTP url)."""
-    running = {c["Service"]: c for c in labcompose.containers() if c.get("State") == "running"}
+    running = labcompose.running()
     moto, image = running["moto"]["Name"], running["collector"]["Image"]
     network = docker("inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", moto).split()[0]
     name = f"petlab-credentials-test-{secrets.token_hex(3)}"
@@ -112,8 +113,8 @@ def aws_dir(tmp_path):
     d.mkdir()
     (d / "credentials").write_text("[default]\naws_access_key_id = petlab\naws_secret_access_key = petlab\n")
     (d / "credentials").chmod(0o600)
-    for path in (d, d / "credentials"):
-        if os.getuid() == 0:
+    if os.getuid() == 0:
+        for path in (d, d / "credentials"):
             os.chown(path, *owner)
     return d, owner
 
@@ -124,8 +125,7 @@ def test_collector_reads_a_0600_credentials_file_only_as_its_owner(emulated_lab,
     if not as_owner and owner[0] == 4317:
         pytest.skip("the tests' user is aoc")
     user = f"{owner[0]}:{owner[1]}" if as_owner else "4317:4317"
-    assert (awscreds.problems({"user": user, "volumes": [{"source": str(directory), "target": awscreds.AWS_TARGET}]})
-            == []) is as_owner
+    assert (awscreds.problems(collector(directory, user)) == []) is as_owner
     name, otlp_http = run_collector(emulated_lab, directory, user)
     try:
         trace_id = new_trace_id()
