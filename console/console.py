@@ -35,6 +35,9 @@ def links():
 
 
 def map_svg(ep):
+    if ep.backend == "aws":
+        raise LookupError("backend aws: the console holds no AWS credentials; "
+                          "on your machine: scripts/lab map --format svg -o map.svg")
     return servicemap.to_svg(servicemap.collect(ep, MINUTES, limit=100), f"Service map, last {MINUTES:g} min")
 
 
@@ -106,11 +109,29 @@ def panel(pid, title, render, ep):
     return f"<section id='{pid}'><h2>{title}</h2>{content}</section>"
 
 
+def aws_notice(ep):
+    """The aws backend's data is in the user's account; this container holds neither boto3 nor
+    credentials (only the collector gets them), so it points to where the data can be read."""
+    home = f"https://{ep.region}.console.aws.amazon.com/cloudwatch/home?region={ep.region}"
+    places = [("X-Ray service map and traces", f"{home}#xray:service-map/map"),
+              ("CloudWatch Logs Insights (log group /metrics/PetAdoptionsHistory)", f"{home}#logsV2:logs-insights"),
+              ("CloudWatch dashboards", f"{home}#dashboards:")]
+    items = "".join(f'<li><a href="{esc(url)}">{esc(label)}</a></li>' for label, url in places)
+    return ("<p>Backend aws: traces and metrics are in your AWS account (region "
+            f"<code>{esc(ep.region)}</code>). This page holds no AWS credentials; on your machine "
+            "<code>scripts/lab map</code>, <code>insights</code>, <code>dashboard</code> and <code>verify</code> "
+            f"read them with yours (boto3), or open the AWS consoles:</p><ul>{items}</ul>")
+
+
 def page():
     ep = resolve()
-    sections = [f"<section id='links'><h2>Lab UIs</h2>{links()}</section>",
-                panel("map", "Service map", map_svg, ep), panel("metrics", "Metrics", metric_charts, ep),
-                panel("insights-panel", "Insights", insights_result, ep), panel("recent", "Recent traces", recent_traces, ep)]
+    sections = [f"<section id='links'><h2>Lab UIs</h2>{links()}</section>"]
+    if ep.backend == "aws":
+        sections.append(f"<section id='aws'><h2>AWS</h2>{aws_notice(ep)}</section>")
+    else:
+        sections += [panel("map", "Service map", map_svg, ep), panel("metrics", "Metrics", metric_charts, ep),
+                     panel("insights-panel", "Insights", insights_result, ep),
+                     panel("recent", "Recent traces", recent_traces, ep)]
     return ("<!doctype html><html><head><meta charset='utf-8'><title>PetAdoptionsHistory lab console</title><style>"
             "body{font-family:Helvetica,Arial,sans-serif;margin:16px;color:#222}section{margin-bottom:18px}"
             "h1{font-size:20px}h2{font-size:15px;border-bottom:1px solid #ddd}table{border-collapse:collapse;font-size:12px}"

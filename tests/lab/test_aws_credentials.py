@@ -54,3 +54,37 @@ def test_missing_or_empty_directories_are_reported(tmp_path):
 def test_a_named_user_is_not_guessed(aws_dir):
     (aws_dir / "credentials").chmod(0o600)
     assert awscreds.problems(collector(aws_dir, "aoc")) == []
+
+
+def with_env(service, **env):
+    return {**service, "environment": env}
+
+
+def test_the_key_pair_in_the_environment_needs_no_files(tmp_path):
+    """Temporary credentials exported in the shell (a workshop account's) come first, as in the SDK."""
+    service = with_env(collector(tmp_path / "no-such-dir", OTHER), AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+                       AWS_SECRET_ACCESS_KEY="x", AWS_SESSION_TOKEN="t")
+    assert awscreds.problems(service) == []
+
+
+def test_half_a_key_pair_is_named_and_the_files_still_checked(tmp_path):
+    (half, missing) = awscreds.problems(with_env(collector(tmp_path / "nope", OTHER), AWS_ACCESS_KEY_ID="AKIDEXAMPLE"))
+    assert "AWS_SECRET_ACCESS_KEY is not" in half and "does not exist" in missing
+
+
+def test_a_profile_named_by_aws_profile_must_be_in_the_files(aws_dir):
+    (aws_dir / "config").write_text("[default]\nregion = us-east-1\n[profile dev]\nsso_session = corp\n"
+                                    "[sso-session corp]\nsso_region = us-east-1\n")
+    (aws_dir / "credentials").write_text("[ci]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = x\n")
+    for profile in ("dev", "ci", "default"):  # config's [profile dev], credentials' [ci], config's [default]
+        assert awscreds.problems(with_env(collector(aws_dir, ME), AWS_PROFILE=profile)) == [], profile
+    (problem,) = awscreds.problems(with_env(collector(aws_dir, ME), AWS_PROFILE="prod"))
+    assert "profile prod (AWS_PROFILE) is in neither file" in problem and "ci, dev" in problem
+    assert "corp" not in problem  # an sso-session is not a profile
+
+
+def test_no_default_profile_without_aws_profile_is_named(aws_dir):
+    (aws_dir / "config").write_text("[profile dev]\nregion = us-east-1\n")
+    (aws_dir / "credentials").unlink()
+    (problem,) = awscreds.problems(collector(aws_dir, ME))
+    assert "profile default (AWS_PROFILE) is in neither file" in problem and "dev" in problem

@@ -132,3 +132,24 @@ def test_collector_runs_as_aoc_and_as_you_for_the_aws_backend(monkeypatch):
     assert labcompose.config("aws")["services"]["collector"]["user"] == "4317:4317"
     monkeypatch.setenv("LAB_COLLECTOR_USER", "2000:2000")
     assert labcompose.config("aws")["services"]["collector"]["user"] == "2000:2000"
+
+
+AWS_SHELL = {"AWS_PROFILE": "dev", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+             "AWS_SESSION_TOKEN": "token"}
+
+
+def test_aws_backend_takes_profile_and_credentials_from_the_shell_only_when_set(monkeypatch):
+    """collector/env/aws.env: a workshop account's exported credentials or a named profile reach
+    the aws backend's collector; unset, nothing is passed (the files' default profile is used);
+    the emulator keeps its dummy credentials and ignores the shell's profile."""
+    for name in AWS_SHELL:
+        monkeypatch.delenv(name, raising=False)
+    env = compose_config("aws")["services"]["collector"]["environment"]
+    assert not set(AWS_SHELL) & set(env), env
+    for name, value in AWS_SHELL.items():
+        monkeypatch.setenv(name, value)
+    env = compose_config("aws")["services"]["collector"]["environment"]
+    assert {name: env.get(name) for name in AWS_SHELL} == AWS_SHELL
+    emulated = compose_config("emulated")["services"]["collector"]["environment"]
+    assert emulated["AWS_ACCESS_KEY_ID"] == "petlab" and "AWS_PROFILE" not in emulated
+    assert not set(AWS_SHELL) & set(compose_config("local")["services"]["collector"]["environment"])

@@ -74,16 +74,18 @@ service:
 """
 
 
-def run_collector(lab, aws_dir, user):
-    """Start the collector image as `user` with aws_dir mounted; returns (name, OTLP/HTTP url)."""
+def run_collector(lab, aws_dir, user, env=None):
+    """Start the collector image as `user` with aws_dir mounted and `env` added; returns (name,
+    OTLP/HTTP url)."""
     running = labcompose.running()
     moto, image = running["moto"]["Name"], running["collector"]["Image"]
     network = docker("inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", moto).split()[0]
     name = f"petlab-credentials-test-{secrets.token_hex(3)}"
+    env = {"AWS_REGION": lab.region, "AWS_EC2_METADATA_DISABLED": "true", **(env or {}),
+           "AOT_CONFIG_CONTENT": XRAY_ONLY}
     docker("run", "--detach", "--name", name, "--network", network, "--user", user,
            "--volume", f"{aws_dir}:/home/aoc/.aws:ro", "--publish", "127.0.0.1::4318",
-           "--env", f"AWS_REGION={lab.region}", "--env", "AWS_EC2_METADATA_DISABLED=true",
-           "--env", f"AOT_CONFIG_CONTENT={XRAY_ONLY}", image)
+           *(arg for key, value in env.items() for arg in ("--env", f"{key}={value}")), image)
     port = docker("port", name, "4318/tcp").split()[0].rsplit(":", 1)[1]
     return name, f"http://127.0.0.1:{port}"
 
@@ -148,3 +150,44 @@ def docker(*args):
     proc = subprocess.run(["docker", *args], capture_output=True, text=True)
     assert proc.returncode == 0, f"docker {' '.join(args[:2])}: {proc.stderr.strip()[-500:]}"
     return proc.stdout
+
+
+SHELL_CREDENTIALS = {
+    # a workshop account's temporary credentials, exported in the shell; no ~/.aws at all
+    "exported-keys": ({"AWS_ACCESS_KEY_ID": "ASIAPETLAB", "AWS_SECRET_ACCESS_KEY": "petlab",
+                       "AWS_SESSION_TOKEN": "petlab-session"}, None),
+    # a named profile, the only one in ~/.aws/credentials
+    "named-profile": ({"AWS_PROFILE": "workshop"},
+                      "[workshop]\naws_access_key_id = petlab\naws_secret_access_key = petlab\n"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(SHELL_CREDENTIALS))
+def test_collector_uses_the_credentials_the_aws_backend_takes_from_the_shell(emulated_lab, tmp_path, monkeypatch, how):
+    """What the aws backend's compose config passes from the shell (collector/env/aws.env) is what
+    the collector's SDK signs with: sent here to moto's X-Ray with the lab's collector image."""
+    shell, credentials = SHELL_CREDENTIALS[how]
+    aws_dir = tmp_path / ".aws"
+    aws_dir.mkdir()
+    aws_dir.chmod(0o755)
+    if credentials:
+        (aws_dir / "credentials").write_text(credentials)
+        (aws_dir / "credentials").chmod(0o644)
+    with monkeypatch.context() as shell_env:  # only for compose: the test's own boto3 talks to moto
+        for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            shell_env.delenv(key, raising=False)
+        for key, value in {**shell, "LAB_AWS_DIR": str(aws_dir)}.items():
+            shell_env.setenv(key, value)
+        service = labcompose.config("aws")["services"]["collector"]
+    env = service["environment"]
+    assert {key: env.get(key) for key in shell} == shell
+    assert awscreds.problems(service) == []
+    name, otlp_http = run_collector(emulated_lab, aws_dir, "4317:4317", {k: v for k, v in env.items() if k in shell})
+    try:
+        trace_id = new_trace_id()
+        status, body = poll(lambda: send_span(otlp_http, trace_id), 30, what="the collector's OTLP/HTTP receiver")
+        assert status == 200, body
+        poll(lambda: client(emulated_lab, "xray").batch_get_traces(TraceIds=[xray_id(trace_id)])["Traces"], 60,
+             what=f"X-Ray trace {xray_id(trace_id)} sent with the {how} credentials")
+    finally:
+        docker("rm", "--force", name)
