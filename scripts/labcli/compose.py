@@ -18,7 +18,9 @@ class LabError(Exception):
 
 def _env(backend):
     env = dict(os.environ)
-    if backend != "aws" and "LAB_AWS_DIR" not in env and not (Path.home() / ".aws").is_dir():
+    # With no ~/.aws, Docker would create a root-owned one for the mount (even for the aws
+    # backend, whose credentials may all come from the shell).
+    if "LAB_AWS_DIR" not in env and not (Path.home() / ".aws").is_dir():
         env["LAB_AWS_DIR"] = str(ROOT / "collector" / "no-aws-config")
     if backend == "aws" and "LAB_COLLECTOR_USER" not in env and os.getuid() != 0:
         # ~/.aws/credentials is usually 0600: only its owner can read it through the mount.

@@ -153,3 +153,25 @@ def test_aws_backend_takes_profile_and_credentials_from_the_shell_only_when_set(
     emulated = compose_config("emulated")["services"]["collector"]["environment"]
     assert emulated["AWS_ACCESS_KEY_ID"] == "petlab" and "AWS_PROFILE" not in emulated
     assert not set(AWS_SHELL) & set(compose_config("local")["services"]["collector"]["environment"])
+
+
+def test_without_a_home_aws_every_backend_mounts_the_empty_stand_in(monkeypatch, tmp_path):
+    """No ~/.aws: scripts/lab mounts collector/no-aws-config rather than let Docker create a
+    root-owned ~/.aws; the aws backend then needs a key pair from the shell, and says so."""
+    from labcli import awscreds
+
+    compose_config("local")  # skips without docker compose
+    monkeypatch.setattr(labcompose.Path, "home", lambda: tmp_path)  # not HOME: docker finds its plugins there
+    monkeypatch.delenv("LAB_AWS_DIR", raising=False)
+    for name in AWS_SHELL:
+        monkeypatch.delenv(name, raising=False)
+    for backend in ("local", "emulated", "aws"):
+        (mount,) = [v for v in labcompose.config(backend)["services"]["collector"]["volumes"]
+                    if v["target"] == awscreds.AWS_TARGET]
+        assert mount["source"] == str(ROOT / "collector" / "no-aws-config"), backend
+    (problem,) = awscreds.problems(labcompose.config("aws")["services"]["collector"])
+    assert "export a key pair" in problem
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    assert awscreds.problems(labcompose.config("aws")["services"]["collector"]) == []
+    assert not (tmp_path / ".aws").exists()
