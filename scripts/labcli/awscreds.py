@@ -74,12 +74,12 @@ def problems(collector):
             return found + [f"{_describe(source)} cannot be entered by the collector's user {uid}:{gid}: {fix}"]
         found += [f"{_describe(path)} is not readable by the collector's user {uid}:{gid}: {fix}"
                   for path in present if not _allowed(path, uid, gid, READ)]
-    profile = env.get("AWS_PROFILE") or "default"
+    profile = env.get("AWS_PROFILE")
     try:
         profiles = _profiles(present)
     except OSError:
         return found  # unreadable here too: already said, or not ours to judge
-    if profile not in profiles:
-        others = ", ".join(sorted(profiles - {"default"})) or "none"
-        found.append(f"profile {profile} (AWS_PROFILE) is in neither file of {source} (profiles there: {others})")
+    if (profile or "default") not in profiles:
+        named = f"profile {profile} (AWS_PROFILE)" if profile else "profile default (no AWS_PROFILE set)"
+        found.append(f"{named} is in neither file of {source} (profiles there: {', '.join(sorted(profiles)) or 'none'})")
     return found

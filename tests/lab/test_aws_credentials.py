@@ -79,7 +79,7 @@ def test_a_profile_named_by_aws_profile_must_be_in_the_files(aws_dir):
     for profile in ("dev", "ci", "default"):  # config's [profile dev], credentials' [ci], config's [default]
         assert awscreds.problems(with_env(collector(aws_dir, ME), AWS_PROFILE=profile)) == [], profile
     (problem,) = awscreds.problems(with_env(collector(aws_dir, ME), AWS_PROFILE="prod"))
-    assert "profile prod (AWS_PROFILE) is in neither file" in problem and "ci, dev" in problem
+    assert "profile prod (AWS_PROFILE) is in neither file" in problem and "there: ci, default, dev)" in problem
     assert "corp" not in problem  # an sso-session is not a profile
 
 
@@ -87,4 +87,4 @@ def test_no_default_profile_without_aws_profile_is_named(aws_dir):
     (aws_dir / "config").write_text("[profile dev]\nregion = us-east-1\n")
     (aws_dir / "credentials").unlink()
     (problem,) = awscreds.problems(collector(aws_dir, ME))
-    assert "profile default (AWS_PROFILE) is in neither file" in problem and "dev" in problem
+    assert "profile default (no AWS_PROFILE set) is in neither file" in problem and "there: dev)" in problem
