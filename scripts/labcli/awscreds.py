@@ -61,8 +61,8 @@ def problems(collector):
         return found + [f"{source} does not exist: the collector will find no AWS credentials (LAB_AWS_DIR)"]
     present = [source / name for name in FILES if (source / name).is_file()]
     if not present:
-        return found + [f"{source} holds neither credentials nor config, and the shell exports no "
-                        f"{' / '.join(KEY_PAIR)}: the collector will find no AWS credentials "
+        return found + [f"{source} holds neither credentials nor config, and the shell exports no key pair "
+                        f"({' + '.join(KEY_PAIR)}): the collector will find no AWS credentials "
                         "(run aws configure, or export a key pair)"]
     try:
         uid, gid = (int(part) for part in str(collector.get("user")).split(":"))
