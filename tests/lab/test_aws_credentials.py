@@ -63,7 +63,7 @@ def with_env(service, **env):
 def test_the_key_pair_in_the_environment_needs_no_files(tmp_path):
     """Temporary credentials exported in the shell (a workshop account's) come first, as in the SDK."""
     service = with_env(collector(tmp_path / "no-such-dir", OTHER), AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
-                       AWS_SECRET_ACCESS_KEY="x", AWS_SESSION_TOKEN="t")
+                       AWS_SECRET_ACCESS_KEY="petlab", AWS_SESSION_TOKEN="t")
     assert awscreds.problems(service) == []
 
 

@@ -134,7 +134,7 @@ def test_collector_runs_as_aoc_and_as_you_for_the_aws_backend(monkeypatch):
     assert labcompose.config("aws")["services"]["collector"]["user"] == "2000:2000"
 
 
-AWS_SHELL = {"AWS_PROFILE": "dev", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+AWS_SHELL = {"AWS_PROFILE": "dev", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "petlab",
              "AWS_SESSION_TOKEN": "token"}
 
 
@@ -172,6 +172,6 @@ def test_without_a_home_aws_every_backend_mounts_the_empty_stand_in(monkeypatch,
     (problem,) = awscreds.problems(labcompose.config("aws")["services"]["collector"])
     assert "export a key pair" in problem
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "petlab")
     assert awscreds.problems(labcompose.config("aws")["services"]["collector"]) == []
     assert not (tmp_path / ".aws").exists()

@@ -26,6 +26,8 @@ ALLOWED = {
                         "in AWS the password comes from Secrets Manager (DB_SECRET_ID)",
     ("collector/env/emulated.env", "petlab"): "moto accepts any key: a fixed dummy for the emulator",
     ("tests/lab/test_e2e_emulated.py", "petlab"): "the same moto dummy key",
+    ("tests/lab/test_aws_credentials.py", "petlab"): "the same dummy, for the credentials pre-flight check",
+    ("tests/lab/test_compose_config.py", "petlab"): "the same dummy, passed through the compose config",
     ("services/pethistory/tests/test_secret.py", "testing"): "moto's documented dummy credentials",
     ("services/pethistory/tests/test_secret.py", "oops"): "a deliberately malformed secret",
     ("services/pethistory/tests/test_gunicorn.py", "hunter2-do-not-log"): "a canary the test proves never reaches the logs",
