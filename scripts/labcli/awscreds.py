@@ -10,6 +10,8 @@ from pathlib import Path
 AWS_TARGET = "/home/aoc/.aws"
 FILES = ("credentials", "config")
 KEY_PAIR = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+# What collector/env/aws.env passes from the shell when set.
+SHELL_VARIABLES = ("AWS_PROFILE", *KEY_PAIR, "AWS_SESSION_TOKEN")
 # A profile's section header: "[NAME]" in credentials, "[default]" or "[profile NAME]" in config
 # (not "[sso-session NAME]" or "[services NAME]": two words without "profile").
 SECTION = re.compile(r"^[ \t]*\[[ \t]*(?:profile[ \t]+)?([^\]\s]+)[ \t]*\]", re.MULTILINE)

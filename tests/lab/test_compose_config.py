@@ -142,6 +142,11 @@ def test_aws_backend_takes_profile_and_credentials_from_the_shell_only_when_set(
     """collector/env/aws.env: a workshop account's exported credentials or a named profile reach
     the aws backend's collector; unset, nothing is passed (the files' default profile is used);
     the emulator keeps its dummy credentials and ignores the shell's profile."""
+    from labcli import awscreds
+
+    assert sorted(AWS_SHELL) == sorted(awscreds.SHELL_VARIABLES)
+    passed = (ROOT / "collector" / "env" / "aws.env").read_text().splitlines()
+    assert [line for line in passed if line and not line.startswith("#")] == list(awscreds.SHELL_VARIABLES)
     for name in AWS_SHELL:
         monkeypatch.delenv(name, raising=False)
     env = compose_config("aws")["services"]["collector"]["environment"]

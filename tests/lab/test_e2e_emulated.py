@@ -174,7 +174,7 @@ def test_collector_uses_the_credentials_the_aws_backend_takes_from_the_shell(emu
         (aws_dir / "credentials").write_text(credentials)
         (aws_dir / "credentials").chmod(0o644)
     with monkeypatch.context() as shell_env:  # only for compose: the test's own boto3 talks to moto
-        for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        for key in awscreds.SHELL_VARIABLES:
             shell_env.delenv(key, raising=False)
         for key, value in {**shell, "LAB_AWS_DIR": str(aws_dir)}.items():
             shell_env.setenv(key, value)
