@@ -12,6 +12,7 @@ import yaml
 
 from collector_layers import ROOT
 from conftest import labcompose
+from labcli import awscreds  # scripts/ is on sys.path (conftest.py)
 
 COMPOSE = ROOT / "compose.yaml"
 RAW = yaml.safe_load(COMPOSE.read_text())
@@ -142,8 +143,6 @@ def test_aws_backend_takes_profile_and_credentials_from_the_shell_only_when_set(
     """collector/env/aws.env: a workshop account's exported credentials or a named profile reach
     the aws backend's collector; unset, nothing is passed (the files' default profile is used);
     the emulator keeps its dummy credentials and ignores the shell's profile."""
-    from labcli import awscreds
-
     assert sorted(AWS_SHELL) == sorted(awscreds.SHELL_VARIABLES)
     passed = (ROOT / "collector" / "env" / "aws.env").read_text().splitlines()
     assert [line for line in passed if line and not line.startswith("#")] == list(awscreds.SHELL_VARIABLES)
@@ -163,8 +162,6 @@ def test_aws_backend_takes_profile_and_credentials_from_the_shell_only_when_set(
 def test_without_a_home_aws_every_backend_mounts_the_empty_stand_in(monkeypatch, tmp_path):
     """No ~/.aws: scripts/lab mounts collector/no-aws-config rather than let Docker create a
     root-owned ~/.aws; the aws backend then needs a key pair from the shell, and says so."""
-    from labcli import awscreds
-
     compose_config("local")  # skips without docker compose
     monkeypatch.setattr(labcompose.Path, "home", lambda: tmp_path)  # not HOME: docker finds its plugins there
     monkeypatch.delenv("LAB_AWS_DIR", raising=False)
