@@ -6,8 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = ROOT / "compose.yaml"
+from .checkout import ROOT
+
 BACKENDS = ("local", "emulated", "aws")
 ALL_PROFILES = "*"
 
@@ -16,12 +16,20 @@ class LabError(Exception):
     """A failure worth one line on stderr and a non-zero exit, never a traceback."""
 
 
+def root():
+    """The lab checkout (see checkout.py), or a LabError saying how to point at one."""
+    if ROOT is None or not (ROOT / "compose.yaml").is_file():
+        where = f"LAB_ROOT={ROOT}" if ROOT else "no lab checkout at or above the current directory"
+        raise LabError(f"{where}: no compose.yaml (run scripts/lab from the repository, or set LAB_ROOT)")
+    return ROOT
+
+
 def _env(backend):
     env = dict(os.environ)
     # With no ~/.aws, Docker would create a root-owned one for the mount (even for the aws
     # backend, whose credentials may all come from the shell).
     if "LAB_AWS_DIR" not in env and not (Path.home() / ".aws").is_dir():
-        env["LAB_AWS_DIR"] = str(ROOT / "collector" / "no-aws-config")
+        env["LAB_AWS_DIR"] = str(root() / "collector" / "no-aws-config")
     if backend == "aws" and "LAB_COLLECTOR_USER" not in env and os.getuid() != 0:
         # ~/.aws/credentials is usually 0600: only its owner can read it through the mount.
         env["LAB_COLLECTOR_USER"] = f"{os.getuid()}:{os.getgid()}"
@@ -39,13 +47,13 @@ def docker_compose(*args, backend=None, capture=False, check=True):
     profile (so down/stop/logs reach services of any backend); None leaves .env/the shell decide.
     capture: return stdout as text instead of streaming to the terminal.
     """
-    cmd = ["docker", "compose", "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE), *args]
+    cmd = ["docker", "compose", "--project-directory", str(root()), "-f", str(root() / "compose.yaml"), *args]
     env = _env(backend)
     if backend == ALL_PROFILES:
         env["COMPOSE_PROFILES"] = ALL_PROFILES
         env.setdefault("LAB_BACKEND", "local")
     try:
-        proc = subprocess.run(cmd, env=env, text=True, cwd=ROOT,
+        proc = subprocess.run(cmd, env=env, text=True, cwd=root(),
                               stdout=subprocess.PIPE if capture else None,
                               stderr=subprocess.PIPE if capture else None)
     except FileNotFoundError:
@@ -117,7 +125,7 @@ def default_backend():
     """LAB_BACKEND from the shell, else from .env, else local."""
     value = os.environ.get("LAB_BACKEND")
     if not value:
-        env_file = ROOT / ".env"
+        env_file = root() / ".env"
         if env_file.exists():
             for line in env_file.read_text().splitlines():
                 key, sep, val = line.partition("=")

@@ -1,11 +1,11 @@
-#!/usr/bin/env python3
-"""The lab's console page (:8070): links to the UIs, the service map (inline SVG), recent
-traces, the two walkthrough metrics as charts and the Logs Insights result, in one page with
-no external assets. Stdlib only; it reads the backends with scripts/labcli (copied to
-/app/labcli by console/Dockerfile), configured by environment (see labcli/endpoints.py):
+"""The lab's console page (:8070), `python -m labcli.console`: links to the UIs, the service map
+(inline SVG), recent traces, the two walkthrough metrics as charts and the Logs Insights result,
+in one page with no external assets. Stdlib only; it reads the backends with the rest of
+labcli, configured by environment (see endpoints.py):
   LAB_OBSERVE_BACKEND  local | emulated | aws
   LAB_JAEGER_URL, LAB_PROMETHEUS_URL, LAB_AWS_ENDPOINT_URL   how the console reaches them
   LAB_LINKS            "label=url,label=url": the links shown (URLs as the browser sees them)
+  CONSOLE_DASHBOARD    a dashboard body to draw instead of the packaged one
 Routes: / (the page), /map.svg, /healthz.
 """
 import html
@@ -15,11 +15,9 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from labcli import dashboard, insights, servicemap  # noqa: E402
-from labcli.charts import svg_line_chart  # noqa: E402
-from labcli.endpoints import LOG_GROUP, get_json, resolve  # noqa: E402
+from . import dashboard, insights, servicemap
+from .charts import svg_line_chart
+from .endpoints import LOG_GROUP, get_json, resolve
 
 MINUTES = float(os.environ.get("CONSOLE_MINUTES", "15"))
 METRICS = ("transactions_history_count", "transactions_get_count_total")
@@ -73,7 +71,7 @@ def recent_traces(ep):
 
 
 def metric_charts(ep):
-    body = dashboard.load(os.environ.get("CONSOLE_DASHBOARD", dashboard.DASHBOARD_FILE))
+    body = dashboard.load(os.environ.get("CONSOLE_DASHBOARD") or None)
     if ep.backend == "local":
         charts = [c for c in dashboard.local_charts(ep.prometheus, body, MINUTES) if c[1] in METRICS]
         return "".join(svg_line_chart(f"{t} [{n}]", s) for t, n, _, s in charts)
@@ -165,7 +163,14 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write(json.dumps({"msg": fmt % args, "service": "console"}) + "\n")
 
 
-if __name__ == "__main__":
-    port = int(os.environ.get("PORT", "8070"))
+def main():
+    try:
+        port = int(os.environ.get("PORT", "8070"))
+    except ValueError:
+        sys.exit(f"console: PORT must be a number, not {os.environ['PORT']!r}")
     print(f"console on :{port}", file=sys.stderr)
     ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,5 @@
-"""`lab dashboard`: the walkthrough's CloudWatch dashboard, kept in dashboards/petadoptionshistory.json.
+"""`lab dashboard`: the walkthrough's CloudWatch dashboard, kept in labcli/dashboards/ (package
+data; the repository's dashboards/petadoptionshistory.json links to it).
 
   aws, emulated  PutDashboard (name PetAdoptionsHistory) with the file's body, region filled in.
   local          the same metric widgets drawn from Prometheus: sparklines in the terminal,
@@ -11,12 +12,13 @@ import re
 import sys
 import time
 from html import escape
+from importlib import resources
 from pathlib import Path
 
 from .charts import sparkline, svg_line_chart
-from .compose import ROOT, LabError
+from .compose import LabError
 
-DASHBOARD_FILE = ROOT / "dashboards" / "petadoptionshistory.json"
+DASHBOARD_FILE = "petadoptionshistory.json"  # in the package's dashboards/
 DASHBOARD_NAME = "PetAdoptionsHistory"
 SEARCH_METRIC = re.compile(r'MetricName="([^"]+)"')
 
@@ -33,8 +35,14 @@ PROMQL = {
 }
 
 
-def load(path=DASHBOARD_FILE):
-    return json.loads(Path(path).read_text())
+def load(path=None):
+    """A dashboard body: the file at path, else the packaged one."""
+    if path is None:
+        return json.loads((resources.files(__package__) / "dashboards" / DASHBOARD_FILE).read_text())
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise LabError(f"dashboard file {path}: {err}")
 
 
 def metric_widgets(body):
@@ -136,7 +144,7 @@ def cmd_dashboard(args):
 
 def add_parser(sub):
     p = sub.add_parser("dashboard", help="deploy the CloudWatch dashboard (aws/emulated) or draw it from Prometheus (local)")
-    p.add_argument("--file", default=str(DASHBOARD_FILE), help="dashboard body (default dashboards/petadoptionshistory.json)")
+    p.add_argument("--file", help="dashboard body (default: dashboards/petadoptionshistory.json, as packaged)")
     p.add_argument("--name", default=DASHBOARD_NAME)
     p.add_argument("--minutes", type=float, default=30, help="local: time window (default 30)")
     p.add_argument("--html", help="local: write an HTML page of SVG charts here instead of printing sparklines")

@@ -1,1 +1,0 @@
-"""scripts/lab: start, inspect and stop the PetAdoptionsHistory lab (Docker Compose)."""
