@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT, tracked_files
 
@@ -90,10 +91,101 @@ def test_the_scanner_catches_what_it_is_for():
     assert [v for _l, v in literal_values('secret = {"password": "Pa55"}', config_like=False)] == ["Pa55"]
 
 
-def test_the_local_database_password_is_documented_as_local_only():
-    env = (ROOT / ".env").read_text().splitlines()
-    index = next(i for i, line in enumerate(env) if line.startswith("POSTGRES_PASSWORD="))
-    assert "local" in env[index - 1].lower() and "secrets manager" in env[index - 1].lower()
+# --- the lab's database password stays in the lab ------------------------------------------
+# .env's POSTGRES_PASSWORD is a throw-away password of the local database: it may reach only
+# the database and the services that connect to it, the database is not published on the host,
+# no image carries it, and on EKS the service reads Secrets Manager (DB_SECRET_ID) instead.
+PASSWORD_REF = re.compile(r"\$\{POSTGRES_PASSWORD(?:[:?-][^}]*)?\}")
+
+
+def password_holders(compose):
+    """compose service -> its environment entries that interpolate ${POSTGRES_PASSWORD}."""
+    out = {}
+    for name, service in compose["services"].items():
+        env = service.get("environment", {})
+        items = env.items() if isinstance(env, dict) else (e.partition("=")[::2] for e in env)
+        refs = [key for key, value in items if PASSWORD_REF.search(str(value))]
+        if refs or any(PASSWORD_REF.search(str(f)) for f in service.get("env_file", [])):
+            out[name] = refs
+    return out
+
+
+def env_entries(node):
+    """Every container env entry ({name, value|valueFrom}) in a YAML document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "env" and isinstance(value, list):
+                yield from (e for e in value if isinstance(e, dict))
+            yield from env_entries(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from env_entries(value)
+
+
+def kustomize_files(directory):
+    """The YAML files a kustomization uses (resources, patches, components), recursively."""
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    for entry in kustomization.get("resources", []) + kustomization.get("components", []):
+        path = (directory / entry).resolve()
+        yield from kustomize_files(path) if path.is_dir() else [path]
+    for patch in kustomization.get("patches", []) + kustomization.get("patchesStrategicMerge", []):
+        path = patch.get("path") if isinstance(patch, dict) else patch
+        if path:
+            yield (directory / path).resolve()
+
+
+def uses_the_lab_password(entry):
+    ref = (entry.get("valueFrom") or {}).get("configMapKeyRef") or (entry.get("valueFrom") or {}).get("secretKeyRef") or {}
+    return entry.get("name") in ("DB_PASSWORD", "POSTGRES_PASSWORD") or ref.get("key") == "POSTGRES_PASSWORD"
+
+
+def test_the_lab_password_reaches_only_the_database_and_its_clients(compose):
+    holders = password_holders(compose)
+    assert "postgres" in holders, "the database gets its password from .env"
+    for name in set(holders) - {"postgres"}:
+        env = compose["services"][name].get("environment", {})
+        assert isinstance(env, dict) and env.get("DB_HOST") == "postgres", \
+            f"compose service {name} gets POSTGRES_PASSWORD ({holders[name]}) but does not connect to postgres"
+        assert holders[name] == ["DB_PASSWORD"], f"{name}: {holders[name]}"
+
+
+def test_the_database_is_not_reachable_from_the_host(compose):
+    postgres = compose["services"]["postgres"]
+    assert not postgres.get("ports") and postgres.get("network_mode") != "host", postgres.get("ports")
+
+
+def test_no_image_carries_the_password():
+    for dockerfile in sorted(ROOT.glob("**/Dockerfile")):
+        if ".git" in dockerfile.parts:
+            continue
+        for number, line in enumerate(dockerfile.read_text().splitlines(), 1):
+            if re.match(r"\s*(ENV|ARG)\b", line, re.I):
+                assert not re.search(r"PASSWORD|PGPASSWORD", line, re.I), \
+                    f"{dockerfile.relative_to(ROOT)}:{number}: {line.strip()}"
+
+
+def test_eks_reads_the_database_credentials_from_secrets_manager():
+    eks = ROOT / "kind" / "overlays" / "eks"
+    entries = [(path, e) for path in sorted(set(kustomize_files(eks)))
+               for doc in yaml.safe_load_all(path.read_text()) for e in env_entries(doc)]
+    assert entries, "no container env found in the eks overlay's files"
+    leaks = [f"{p.relative_to(ROOT)}: {e['name']}" for p, e in entries if uses_the_lab_password(e)]
+    assert leaks == [], "the eks overlay hands the lab password to a container: " + ", ".join(leaks)
+    assert any(e["name"] == "DB_SECRET_ID" for _p, e in entries), "eks: no DB_SECRET_ID"
+    env_file = {k: v for k, _s, v in (line.partition("=") for line in (eks / "eks.env").read_text().splitlines()
+                                      if line and not line.startswith("#"))}
+    assert env_file.get("DB_SECRET_ID"), "eks.env sets no DB_SECRET_ID"
+
+
+def test_the_password_checks_catch_what_they_are_for():
+    leaky = {"services": {"postgres": {"environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"}},
+                          "collector": {"environment": ["DB_PASSWORD=${POSTGRES_PASSWORD:-x}"]}}}
+    assert password_holders(leaky) == {"postgres": ["POSTGRES_PASSWORD"], "collector": ["DB_PASSWORD"]}
+    with pytest.raises(AssertionError, match="collector"):
+        test_the_lab_password_reaches_only_the_database_and_its_clients(leaky)
+    assert uses_the_lab_password({"name": "PGPASS", "valueFrom": {"configMapKeyRef": {"key": "POSTGRES_PASSWORD"}}})
+    assert not uses_the_lab_password({"name": "DB_SECRET_ID", "valueFrom": {"configMapKeyRef": {"key": "DB_SECRET_ID"}}})
+    assert list(env_entries({"spec": {"containers": [{"env": [{"name": "A"}]}]}})) == [{"name": "A"}]
 
 
 # --- SQL ------------------------------------------------------------------------------------
