@@ -1,8 +1,13 @@
 """scripts/lab fails in one line (no traceback, non-zero exit) on bad input or no engine."""
+import argparse
+import contextlib
+import io
 import os
+import re
 import subprocess
 import sys
 
+import labcli.cli as labcli_cli
 import pytest
 
 from collector_layers import ROOT
@@ -38,7 +43,92 @@ def test_missing_docker_client_is_a_one_line_error(tmp_path):
     assert "docker not found" in line
 
 
-def test_help_lists_every_subcommand():
-    out = lab("--help").stdout
-    for command in ("up", "down", "status", "logs", "stop", "start"):
-        assert command in out
+# --- every subcommand, as the CLI's own parser defines them ---------------------------------
+# No lab is needed: --help and argument errors exit before the CLI looks for a Docker engine
+# (DOCKER_HOST points nowhere, so a subcommand that did reach for it would fail loudly).
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+
+
+def choices_named_by(stderr):
+    """The subcommands argparse lists after an invalid choice: "(choose from 'up', 'down', ...)"."""
+    match = re.search(r"invalid choice: .*\(choose from (.*)\)\s*$", stderr.strip(), re.S)
+    assert match, f"no 'choose from' list in:\n{stderr}"
+    return [name.strip(" '\"") for name in match.group(1).split(",")]
+
+
+def defined_subcommands():
+    """Every subcommand labcli's parser defines, with or without a help text: argparse names
+    them all when it refuses an unknown one."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exit_:
+        labcli_cli.parser().parse_args(["no-such-subcommand"])
+    assert exit_.value.code == 2
+    return choices_named_by(err.getvalue())
+
+
+def listed_in_help(help_text):
+    """subcommand -> its help line, from the COMMAND block of `lab --help`."""
+    block = help_text.split("COMMAND", 2)[-1]
+    return dict(re.findall(r"^    ([a-z][\w-]*)\s+(\S.*)$", block, re.M))
+
+
+SUBCOMMANDS = defined_subcommands()
+
+
+def test_the_parser_defines_the_documented_subcommands():
+    """Guards the parametrized tests against discovering nothing; the lab has 11 today."""
+    assert {"up", "down", "status", "logs", "load", "stop", "start", "map", "insights", "dashboard",
+            "verify"} <= set(SUBCOMMANDS)
+
+
+def test_scripts_lab_runs_the_same_parser():
+    proc = lab("no-such-subcommand", env=NO_ENGINE)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert choices_named_by(proc.stderr) == SUBCOMMANDS
+
+
+def test_help_lists_every_subcommand_with_its_help():
+    proc = lab("--help", env=NO_ENGINE)
+    assert proc.returncode == 0, proc.stderr
+    listed = listed_in_help(proc.stdout)
+    missing = [name for name in SUBCOMMANDS if not listed.get(name, "").strip()]
+    assert missing == [], f"subcommands without a help line in `lab --help`: {missing}\n{proc.stdout}"
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_has_help(command):
+    proc = lab(command, "--help", env=NO_ENGINE)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"usage: lab {command}"), proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_refuses_a_bad_argument_in_short(command):
+    proc = lab(command, "--no-such-option", env=NO_ENGINE)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    # argparse reports an unknown option from the top parser ("lab: error: unrecognized
+    # arguments"), a missing positional from the subcommand's ("lab logs: error: ...").
+    assert re.match(rf"lab(?: {command})?: error: ", lines[-1]), proc.stderr
+    assert lines[0].startswith("usage: lab"), proc.stderr
+    assert len(lines) <= 6, f"a bad argument should be a usage line and one error, got:\n{proc.stderr}"
+
+
+def test_the_discovery_sees_a_subcommand_without_help(monkeypatch):
+    """Guards the tests above: a subcommand added without help= is found by defined_subcommands
+    and is missing from the help listing, so test_help_lists_every_subcommand_with_its_help fails."""
+    original = labcli_cli.parser
+
+    def with_extra():
+        p = original()
+        subparsers = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+        subparsers.add_parser("undocumented")
+        return p
+
+    monkeypatch.setattr(labcli_cli, "parser", with_extra)
+    found = defined_subcommands()
+    assert "undocumented" in found
+    assert "undocumented" not in listed_in_help(with_extra().format_help())
+    assert set(listed_in_help(original().format_help())) == set(SUBCOMMANDS)
