@@ -7,33 +7,28 @@ import uuid
 
 import click
 from flask import Flask
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from labservice import repository as shared_repository
 from labservice.app import start_app
-from labtelemetry import Telemetry, instrument_flask
-from pethistory import repository
+from pethistory import repository, telemetry
 from pethistory.config import Config
 from pethistory.db import Database
 from pethistory.errors import register_error_handlers
-from pethistory.metrics import HistoryMetrics
-from pethistory.routes import Services, bp, load_openapi
+from pethistory.routes import bp
 
 
-def create_app(config: Config | None = None, telemetry: Telemetry | None = None) -> Flask:
-    """Build the app. `telemetry` defaults to providers built from the OTEL_* variables."""
+def create_app(config: Config | None = None, span_exporter: SpanExporter | None = None) -> Flask:
+    """Build the app (once per process: its telemetry is process-wide). `span_exporter` replaces
+    the OTLP exporter (tests)."""
     config = config or Config.from_env()
-    app, telemetry, exposition = start_app(__name__, config, telemetry)
+    app = start_app(__name__, config)
     database = Database(config)
-    app.extensions["pethistory"] = Services(
-        database=database,
-        tracer=telemetry.tracer,
-        metrics=HistoryMetrics(telemetry.meter, exposition, database),
-        exposition=exposition,
-        openapi=load_openapi(),
-    )
+    app.extensions["pethistory.database"] = database
     app.register_blueprint(bp)
     register_error_handlers(app)
-    instrument_flask(app, telemetry, exposition)
+    if config.telemetry_enabled:
+        telemetry.instrument(app, config, database, span_exporter)
     _register_commands(app, database)
     return app
 

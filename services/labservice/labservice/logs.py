@@ -6,12 +6,19 @@ import logging
 import sys
 import time
 
+from flask import Flask, g, request
 from opentelemetry import trace
 
-from labtelemetry.providers import xray_trace_id
+access_log = logging.getLogger("access")
 
 # Attributes every LogRecord has; anything else passed through `extra=` is emitted as a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def xray_trace_id(trace_id: int) -> str:
+    """The X-Ray form (1-<epoch hex>-<rest>) of a 128-bit trace id made by AwsXRayIdGenerator."""
+    hex_id = format(trace_id, "032x")
+    return f"1-{hex_id[:8]}-{hex_id[8:]}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -51,3 +58,30 @@ def configure_logging(service_name: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def log_requests(app: Flask, quiet_paths: frozenset[str]) -> None:
+    """One JSON line per request of `app` (method, route, status, duration), except `quiet_paths`:
+    scrapes and health probes every few seconds would bury real traffic."""
+
+    @app.before_request
+    def _start_timer():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log(response):
+        if request.path not in quiet_paths:
+            started = g.get("request_started", time.perf_counter())
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "http_method": request.method,
+                    "http_route": request.url_rule.rule if request.url_rule else None,
+                    "http_status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )
+        return response

@@ -31,6 +31,14 @@ def env_number(environ: Mapping[str, str], name: str, default, kind=int, minimum
     return value
 
 
+def env_choice(environ: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    """`name` from the environment, lower-cased, one of `choices`; `default` when unset or blank."""
+    raw = environ.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     db_host: str = "localhost"
