@@ -12,7 +12,6 @@ import re
 import sys
 import time
 from html import escape
-from importlib import resources
 from pathlib import Path
 
 from .charts import sparkline, svg_line_chart
@@ -38,7 +37,9 @@ PROMQL = {
 def load(path=None):
     """A dashboard body: the file at path, else the packaged one."""
     if path is None:
-        return json.loads((resources.files(__package__) / "dashboards" / DASHBOARD_FILE).read_text())
+        # Beside this file, not importlib.resources: a labcli/ folder in the current directory
+        # can stand in for the package there (a namespace package) and hide its data.
+        return json.loads((Path(__file__).with_name("dashboards") / DASHBOARD_FILE).read_text())
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as err:
