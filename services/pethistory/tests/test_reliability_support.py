@@ -1,5 +1,6 @@
-"""Helpers of the reliability tests (no tests here): a real OTLP/gRPC sink that can be stopped and
-restarted on the same port, a bounded load loop, worker RSS, and PostgreSQL connection counts.
+"""Helpers of the reliability tests (no tests here): the OTLP/gRPC sink fixture (labtest.otlp: can
+be stopped and restarted on the same port), a bounded load loop, worker RSS, and PostgreSQL
+connection counts.
 
 Import the fixtures by name into a test module: `from test_reliability_support import otlp_sink`.
 """
@@ -8,72 +9,17 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
 import psycopg2
 import pytest
 import requests
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-
-from pgserver import PostgresServer, free_port
+from labtest.otlp import OtlpSink
+from labtest.pgserver import PostgresServer
 
 
 # --- an OTLP sink: the collector's receiving end, in the test process --------------------------
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, sink: "OtlpSink"):
-        self.sink = sink
-
-    def Export(self, request, context):  # noqa: N802 (gRPC method name)
-        with self.sink.lock:
-            for resource_spans in request.resource_spans:
-                for scope_spans in resource_spans.scope_spans:
-                    self.sink.spans.extend(scope_spans.spans)
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-
-class OtlpSink:
-    """Accepts OTLP/gRPC trace exports on 127.0.0.1:port and keeps the spans."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.spans: list = []
-        self.lock = threading.Lock()
-        self._server = None
-
-    def start(self) -> None:
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceService(self), server)
-        server.add_insecure_port(f"127.0.0.1:{self.port}")
-        server.start()
-        self._server = server
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop(grace=0).wait(5)
-            self._server = None
-
-    def trace_ids(self) -> set[str]:
-        with self.lock:
-            return {span.trace_id.hex() for span in self.spans}
-
-    def server_spans(self) -> list:
-        with self.lock:
-            return [span for span in self.spans if span.kind == span.SPAN_KIND_SERVER]
-
-    def wait_for_traces(self, wanted: set[str], timeout: float) -> set[str]:
-        """Poll until every wanted trace id arrived; returns the ones still missing."""
-        deadline = time.monotonic() + timeout
-        while True:
-            missing = wanted - self.trace_ids()
-            if not missing or time.monotonic() > deadline:
-                return missing
-            time.sleep(0.2)
-
-
 @pytest.fixture
 def otlp_sink():
     sink = OtlpSink()

@@ -1,9 +1,9 @@
-"""Helpers shared by the static tests: the collector layer files and how they combine."""
-from pathlib import Path
-
+"""The collector layer files (collector/*.yaml) and how they combine: the static tests of
+tests/lab and tests/kind."""
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from .checkout import ROOT
+
 COLLECTOR = ROOT / "collector"
 BACKENDS = ("local", "emulated", "aws")
 

@@ -1,12 +1,11 @@
-"""Small helpers for the e2e tests: trace ids, bounded polling, HTTP on 127.0.0.1."""
+"""HTTP against the running lab, for the e2e tests of tests/lab and tests/reliability: trace ids,
+traced requests, bounded polling, on 127.0.0.1."""
 import json
 import secrets
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
-LAB = Path(__file__).resolve().parents[2] / "scripts" / "lab"
 API = "/petadoptionshistory/api/home/transactions"
 
 

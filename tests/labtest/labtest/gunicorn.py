@@ -1,7 +1,5 @@
-"""The service-test harness both suites share (PetAdoptionsHistory's and the PetSite stub's, whose
-pytest.ini puts this folder on its path, as for pgserver.py): a service under the real gunicorn,
-and the fixtures every suite needs. Import the fixtures by name into a conftest.py:
-`from harness import pg, span_exporter, spans`."""
+"""A service under the real gunicorn, started as its Dockerfile starts it, on a free loopback
+port. The service's packages must be installed in this interpreter's environment."""
 from __future__ import annotations
 
 import json
@@ -12,18 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-from pgserver import PostgresServer, free_port
-
-SERVICES = Path(__file__).resolve().parents[2]
-# The shared packages' source root: labtelemetry and labservice.
-LABTELEMETRY_DIR = SERVICES / "labtelemetry"
+from .pgserver import free_port
 
 
 class Gunicorn:
-    """The production server, started as the Dockerfile starts it, on a free loopback port."""
+    """`python -m gunicorn -c <service_dir>/gunicorn.conf.py APP`; env is added to the process's."""
 
     def __init__(self, service_dir: Path, app: str, env: dict[str, str], tmp_path: Path):
         tmp_path.mkdir(parents=True, exist_ok=True)
@@ -33,7 +24,6 @@ class Gunicorn:
         full_env = {
             **os.environ,
             "PORT": str(self.port),
-            "PYTHONPATH": os.pathsep.join([str(service_dir), str(LABTELEMETRY_DIR)]),
             "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
             "OTEL_TRACES_EXPORTER": "none",
             **env,
@@ -71,26 +61,3 @@ class Gunicorn:
         code = self.process.wait(timeout=30)
         self._log.close()
         return code
-
-
-@pytest.fixture(scope="session")
-def pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
-
-
-@pytest.fixture(scope="session")
-def span_exporter():
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def spans(telemetry, span_exporter):
-    """Call to get the spans finished so far (`telemetry`: the suite's session fixture)."""
-
-    def finished():
-        telemetry.tracer_provider.force_flush()
-        return list(span_exporter.get_finished_spans())
-
-    return finished
