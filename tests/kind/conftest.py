@@ -1,7 +1,7 @@
 """Shared fixtures of the kind/ tests: the overlays rendered once per session, the documents
 by kind, every pod template with its containers, and .env / compose.yaml parsed as compose
 reads them. All offline: kustomize (kustomize_tool.py) and the bundled schemas of
-kubernetes-validate, plus the collector twin of tests/lab for the collector config."""
+kubernetes-validate, plus the collector twin (labtest.collector_binary) for the collector config."""
 import re
 from pathlib import Path
 
@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 import kustomize_tool
-# The collector binary (twin with `validate`) fixture and helper of tests/lab, reused as they are.
-from test_collector_config import collector_bin, validate as collector_validate  # noqa: F401
+# The collector binary (twin with `validate`) fixture and helper tests/lab uses too.
+from labtest.collector_binary import collector_bin, validate as collector_validate  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 KIND = ROOT / "kind"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from collector_layers import effective
+from labtest.collector_layers import effective
 from conftest import OVERLAYS, containers_by_name, generated, one
 
 EKS = OVERLAYS["eks"]

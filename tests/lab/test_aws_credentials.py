@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from labcli import awscreds  # scripts/ is on sys.path (conftest.py)
+from labcli import awscreds
 
 ME = f"{os.getuid()}:{os.getgid()}"
 OTHER = "4317:4317" if os.getuid() != 4317 else "4318:4318"

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from labtest.checkout import ROOT
 
 
 def section(text, title):

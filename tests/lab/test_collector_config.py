@@ -1,6 +1,5 @@
 """The collector layers: each combination a deployment uses is accepted by the collector
 binary itself (`validate`), and the merged result keeps the walkthrough's settings."""
-import os
 import re
 import shutil
 import subprocess
@@ -8,53 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from collector_layers import BACKENDS, COLLECTOR, ROOT, combination, discovery_layers, effective
+from labtest.checkout import dotenv
+from labtest.collector_binary import collector_bin, validate  # noqa: F401 (collector_bin is a fixture)
+from labtest.collector_layers import BACKENDS, COLLECTOR, ROOT, combination, discovery_layers, effective
 
 COMBINATIONS = [combination(d, b) for d in discovery_layers() for b in BACKENDS]
 IDS = ["+".join(Path(f).stem for f in c) for c in COMBINATIONS]
-
-
-def dotenv(key):
-    for line in (ROOT / ".env").read_text().splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip() == key:
-            return value.strip()
-    raise KeyError(key)
-
-
-@pytest.fixture(scope="session")
-def collector_bin(tmp_path_factory):
-    """A collector binary with `validate`: $LAB_COLLECTOR_BIN, else the ocb-built twin copied
-    out of the collector image named in .env (docker create + docker cp). The real ADOT
-    binary has no `validate`; the CI stand-in keeps the twin at /otelcol-twin behind its
-    /awscollector entrypoint wrapper."""
-    path = os.environ.get("LAB_COLLECTOR_BIN")
-    if path:
-        if not os.access(path, os.X_OK):
-            pytest.fail(f"LAB_COLLECTOR_BIN={path} is not an executable file")
-        return path
-    image = dotenv("COLLECTOR_IMAGE")
-    if shutil.which("docker") is None:
-        pytest.skip(f"no LAB_COLLECTOR_BIN and no docker client to extract /awscollector from {image}")
-    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
-        pytest.skip(f"no LAB_COLLECTOR_BIN and image {image} is not built here (.ci/images builds it)")
-    cid = subprocess.run(["docker", "create", image], capture_output=True, text=True, check=True).stdout.strip()
-    try:
-        dest = tmp_path_factory.mktemp("collector") / "otelcol"
-        for inside in ("/otelcol-twin", "/awscollector"):
-            if subprocess.run(["docker", "cp", f"{cid}:{inside}", str(dest)], capture_output=True).returncode == 0:
-                break
-        else:
-            pytest.skip(f"{image} holds neither /otelcol-twin nor /awscollector")
-    finally:
-        subprocess.run(["docker", "rm", cid], capture_output=True)
-    return str(dest)
-
-
-def validate(binary, files):
-    env = dict(os.environ, AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
-    args = [binary, "validate"] + [f"--config={COLLECTOR / f}" for f in files]
-    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
 
 
 @pytest.mark.parametrize("files", COMBINATIONS, ids=IDS)

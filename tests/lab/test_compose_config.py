@@ -10,9 +10,9 @@ import sys
 import pytest
 import yaml
 
-from collector_layers import ROOT
-from conftest import labcompose
-from labcli import awscreds  # scripts/ is on sys.path (conftest.py)
+from labcli import awscreds
+from labcli import compose as labcompose
+from labtest.checkout import ROOT
 
 COMPOSE = ROOT / "compose.yaml"
 RAW = yaml.safe_load(COMPOSE.read_text())

@@ -1,14 +1,12 @@
 """The console with the aws backend: the data is in the user's account and the console has no
 credentials, so the page says where to read it instead of showing SDK errors."""
-import importlib.util
 import threading
 import urllib.error
 import urllib.request
 from http.server import ThreadingHTTPServer
 
 import pytest
-
-from conftest import ROOT
+from labcli.console import Handler
 
 
 @pytest.fixture
@@ -16,10 +14,7 @@ def console(monkeypatch):
     monkeypatch.setenv("LAB_OBSERVE_BACKEND", "aws")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("LAB_LINKS", "PetSite=http://127.0.0.1:8000/")
-    spec = importlib.util.spec_from_file_location("console", ROOT / "console" / "console.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), module.Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -6,9 +6,11 @@ on a cluster (e.g. a data directory it cannot write) while every static test sti
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
-from conftest import ROOT, labcompose
+from labcli import compose as labcompose
+from labtest.checkout import ROOT
 
 KIND_FILES = sorted((ROOT / "kind" / "base").glob("*.yaml")) + sorted((ROOT / "kind" / "overlays" / "kind").glob("*.yaml"))
 
@@ -43,6 +45,7 @@ def test_kind_files_pin_a_user_for_every_image():
     assert all(uid and gid for uid, gid in users.values()), users
 
 
+@pytest.mark.e2e
 def test_every_container_runs_as_the_user_kind_pins_for_its_image(local_lab):
     users = kind_users()
     checked, wrong = [], []

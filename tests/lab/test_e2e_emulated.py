@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from e2e_helpers import new_trace_id, poll, traced_get, xray_id
-from labcli import compose as labcompose  # scripts/ is on sys.path (tests/lab/conftest.py)
 from labcli import awscreds
+from labcli import compose as labcompose
+from labtest.lab_http import new_trace_id, poll, traced_get, xray_id
 from test_aws_credentials import collector
 
 pytestmark = pytest.mark.e2e

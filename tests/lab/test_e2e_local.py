@@ -1,13 +1,13 @@
 """With LAB_BACKEND=local: a request's trace reaches Jaeger, the scraped metrics reach
 Prometheus with the walkthrough's dimensions."""
 import subprocess
-import sys
 import urllib.error
 import urllib.parse
 
 import pytest
 
-from e2e_helpers import LAB, get, new_trace_id, poll, traced_get
+from labtest.checkout import LAB
+from labtest.lab_http import get, new_trace_id, poll, traced_get
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +70,7 @@ def health_status(lab):
 
 
 def test_lab_stop_and_start_postgres_turn_health_503_then_200(local_lab):
-    lab = [sys.executable, str(LAB)]
+    lab = [str(LAB)]
     subprocess.run(lab + ["stop", "postgres"], check=True, capture_output=True, timeout=120)
     try:
         poll(lambda: health_status(local_lab) == 503, 60, what="503 from /health/status with postgres stopped")
@@ -80,7 +80,7 @@ def test_lab_stop_and_start_postgres_turn_health_503_then_200(local_lab):
 
 
 def test_lab_status_shows_backend_health_and_urls(local_lab):
-    out = subprocess.run([sys.executable, str(LAB), "status"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([str(LAB), "status"], capture_output=True, text=True, check=True).stdout
     assert "backend: local" in out
     assert "healthy" in out
     assert f"{local_lab.jaeger}/search" in out and local_lab.prometheus in out

@@ -5,18 +5,15 @@ import io
 import os
 import re
 import subprocess
-import sys
 
 import labcli.cli as labcli_cli
 import pytest
 
-from collector_layers import ROOT
-
-LAB = ROOT / "scripts" / "lab"
+from labtest.checkout import LAB
 
 
 def lab(*args, env=None):
-    return subprocess.run([sys.executable, str(LAB), *args], capture_output=True, text=True,
+    return subprocess.run([str(LAB), *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=60)
 
 
@@ -37,6 +34,11 @@ def test_unreachable_engine_is_a_one_line_error(args):
 
 
 def test_missing_docker_client_is_a_one_line_error(tmp_path):
+    # A PATH with every command of this machine but docker (scripts/lab itself needs bash & co).
+    for folder in filter(os.path.isdir, os.environ["PATH"].split(os.pathsep)):
+        for name in os.listdir(folder):
+            if not name.startswith("docker") and not (tmp_path / name).exists():
+                (tmp_path / name).symlink_to(os.path.join(folder, name))
     proc = lab("status", env={"PATH": str(tmp_path)})
     assert proc.returncode == 1
     (line,) = proc.stderr.strip().splitlines()

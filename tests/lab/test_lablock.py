@@ -1,4 +1,4 @@
-"""The one lab lock (scripts/labcli/lablock.py) that the e2e tests and bench/run --lab take:
+"""The one lab lock (labcli/labcli/lablock.py) that the e2e tests and bench/run --lab take:
 exclusive between processes, not waited for under a `flock` of the same file, off when empty."""
 import os
 import shutil
@@ -7,15 +7,13 @@ import sys
 
 import pytest
 
-from conftest import ROOT
-
 PROBE = ("import sys; from labcli import lablock\n"
          "try:\n    h = lablock.acquire(0)\nexcept TimeoutError as e:\n    print(e); sys.exit(3)\n"
          "print('none' if h is None else 'held')")
 
 
 def probe(lock, *prefix):
-    env = {**os.environ, "LAB_E2E_LOCK": str(lock), "PYTHONPATH": str(ROOT / "scripts")}
+    env = {**os.environ, "LAB_E2E_LOCK": str(lock)}
     return subprocess.run([*prefix, sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=30)
 
 
@@ -23,7 +21,7 @@ def test_a_second_process_times_out_while_the_first_holds_it(tmp_path):
     lock = tmp_path / "lab.lock"
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from labcli import lablock; "
                                "h = lablock.acquire(0); print('held', flush=True); time.sleep(30)"],
-                              env={**os.environ, "LAB_E2E_LOCK": str(lock), "PYTHONPATH": str(ROOT / "scripts")},
+                              env={**os.environ, "LAB_E2E_LOCK": str(lock)},
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

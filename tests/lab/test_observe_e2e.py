@@ -3,23 +3,24 @@
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
-from conftest import LAB, ROOT, labcompose, published
-from e2e_helpers import get, poll
+from labcli import compose as labcompose
 from labcli import dashboard, insights
 from labcli.awsapi import EmulatorClient
 from labcli.endpoints import LOG_GROUP
+from labcli.urls import published
+from labtest.checkout import LAB, ROOT
+from labtest.lab_http import get, poll
 
 pytestmark = pytest.mark.e2e
 
 
 def lab(*args, timeout=240):
-    return subprocess.run([sys.executable, str(LAB), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(LAB), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def petsite_url(backend):

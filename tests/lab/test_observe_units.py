@@ -6,7 +6,7 @@ import xml.dom.minidom
 
 import pytest
 
-from collector_layers import ROOT
+from labtest.checkout import ROOT
 from labcli import charts, dashboard, insights, servicemap
 
 FIX = ROOT / "tests" / "lab" / "fixtures"

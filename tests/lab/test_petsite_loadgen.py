@@ -4,15 +4,16 @@ run that moves transactions_history_count in Prometheus; `scripts/lab load` argu
 (no Docker)."""
 import secrets
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
 
-from conftest import LAB, ROOT, labcompose, published
-from e2e_helpers import get, new_trace_id, poll
+from labcli import compose as labcompose
+from labcli.urls import published
+from labtest.checkout import LAB, ROOT
+from labtest.lab_http import get, new_trace_id, poll
 
 e2e = pytest.mark.e2e  # the tests below that need the running lab
 
@@ -145,7 +146,7 @@ def test_headless_load_run_has_no_failures_and_moves_the_history_count(urls):
     before = poll(lambda: [c] if (c := history_count(prometheus)) is not None else None, 120,
                   what="transactions_history_count in Prometheus")[0]
     started = time.time()
-    proc = subprocess.run([sys.executable, str(LAB), "load", "--users", "3", "--duration", "15s", "--think", "1"],
+    proc = subprocess.run([str(LAB), "load", "--users", "3", "--duration", "15s", "--think", "1"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]

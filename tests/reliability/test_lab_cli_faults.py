@@ -3,15 +3,15 @@ stderr, non-zero exit, no traceback, and nothing half-started left behind."""
 import os
 import socket
 import subprocess
-import sys
 
 import pytest
 
-from conftest import LAB, ROOT, docker_engine_answers
+from labtest.checkout import LAB, ROOT
+from labtest.lab_session import docker_engine_answers
 
 
 def lab(*args, env=None, timeout=120):
-    return subprocess.run([sys.executable, str(LAB), *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([str(LAB), *args], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **(env or {})}, timeout=timeout)
 
 

@@ -5,7 +5,6 @@ postgres stopped (503 JSON, health says why, 200 within 5 s of its start), colle
 then (backend emulated) the AWS emulator stopped (collector memory bounded, X-Ray export resumes)."""
 import json
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -13,14 +12,14 @@ import urllib.request
 
 import pytest
 
-from conftest import LAB, ROOT
-from e2e_helpers import API, get, new_trace_id, poll, traced_get, xray_id
+from labtest.checkout import LAB, ROOT
+from labtest.lab_http import API, get, new_trace_id, poll, traced_get, xray_id
 
 pytestmark = pytest.mark.e2e
 
 
 def lab(*args):
-    subprocess.run([sys.executable, str(LAB), *args], cwd=ROOT, check=True, capture_output=True, timeout=180)
+    subprocess.run([str(LAB), *args], cwd=ROOT, check=True, capture_output=True, timeout=180)
 
 
 def memory_mib(service):
