@@ -1,7 +1,7 @@
 """A small fixed-rate HTTP/1.1 load generator (wrk2-style: latency counted from the intended send
 time, so a stalled server is not hidden by "coordinated omission"). Debian has no wrk2.
 
-    python fixedrate.py URL --rate 200 --duration 10 --connections 16
+    python -m labbench.fixedrate URL --rate 200 --duration 10 --connections 16
 
 Prints one JSON object: sent, errors, achieved rate, latency percentiles in ms.
 """
