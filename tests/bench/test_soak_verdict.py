@@ -1,15 +1,7 @@
 """bench/soak's memory verdict: a warm-up climb that levels off passes once the warm-up covers it
 (default: half the run), steady growth fails, and a service left out of --judge never fails it.
 The series is the collector and pethistory of a real 12-minute soak (bench/README.md)."""
-import importlib.util
-from importlib.machinery import SourceFileLoader
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-# bench/soak is a script without a .py suffix: load it by path.
-_loader = SourceFileLoader("soak", str(ROOT / "bench" / "soak"))
-soak = importlib.util.module_from_spec(importlib.util.spec_from_loader("soak", _loader))
-_loader.exec_module(soak)
+from labbench import soak
 
 # (t in s, collector MiB, pethistory MiB), 2026-11-30 22:09 UTC, Locust 5 users
 MEASURED = [(0, 24.8, 93.3), (33, 27.3, 93.9), (65, 29.6, 94.1), (98, 29.8, 94.0), (130, 30.0, 94.2),
