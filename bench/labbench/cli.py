@@ -161,4 +161,7 @@ def main(argv=None) -> int:
     except BenchError as error:
         print(f"bench/run: {error}", file=sys.stderr)
         return 2
+    except RuntimeError as error:  # a server, the receiver or wrk failed: what it said
+        print(f"bench/run: {error}", file=sys.stderr)
+        return 1
     return 0

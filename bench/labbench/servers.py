@@ -41,8 +41,15 @@ class Server:
             cwd=ROOT, env={**os.environ, **env, "PORT": str(self.port)},
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        wait_port(self.port, self.process, what=name)
-        wait_http(self.url + TRANSACTIONS)
+        try:
+            wait_port(self.port, self.process, what=name)
+            wait_http(self.url + TRANSACTIONS)
+        except RuntimeError as error:
+            self.stop()
+            raise RuntimeError(f"{error}; the end of its log:\n{self.log_tail()}") from None
+
+    def log_tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def cpu_ticks(self) -> int:
         """CPU time (clock ticks) used so far by the server and its worker processes."""
