@@ -93,8 +93,11 @@ async def run(url: str, rate: float, duration: float, connections: int) -> dict:
             conn[1].close()
 
     await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.perf_counter() - start
-    latencies.sort()
+    return summary(latencies, errors, time.perf_counter() - start)
+
+
+def summary(latencies: list[float], errors: int, elapsed: float) -> dict:
+    latencies = sorted(latencies)
     return {
         "sent": len(latencies),
         "errors": errors,
