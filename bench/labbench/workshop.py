@@ -54,6 +54,9 @@ def build(target: Path) -> None:
         raise BenchError(f"workshop venv: pip install failed: {done.stderr.strip()[-500:]}")
     (target / STAMP).write_text(REQUIREMENTS.read_text())
     log("workshop venv: ready")
+    for stale in CACHE.glob("workshop-venv-*"):  # built from earlier pins
+        if stale.is_dir() and stale != target:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def start(pg: PostgresServer, workdir: Path) -> Server:
