@@ -3,7 +3,7 @@
 The series is the collector and pethistory of a real 12-minute soak (bench/README.md)."""
 from labbench import soak
 
-# (t in s, collector MiB, pethistory MiB), 2026-11-30 22:09 UTC, Locust 5 users
+# (t in s, collector MiB, pethistory MiB): the 12-minute soak under Locust, 5 users, of bench/README.md
 MEASURED = [(0, 24.8, 93.3), (33, 27.3, 93.9), (65, 29.6, 94.1), (98, 29.8, 94.0), (130, 30.0, 94.2),
             (163, 32.8, 94.5), (195, 34.7, 94.6), (228, 35.2, 94.1), (260, 34.8, 94.5), (293, 34.9, 94.7),
             (325, 35.1, 94.4), (358, 35.2, 94.5), (391, 35.5, 94.5), (423, 35.6, 94.6), (456, 35.3, 94.7),
