@@ -59,13 +59,13 @@ def start(args, stack: contextlib.ExitStack, workdir: Path, figures: dict) -> tu
     stack.callback(receiver.stop)
     figures["receiver"] = receiver.description
     out(f"# OTLP receiver: {receiver.description}, {receiver.endpoint}")
-    started = servers.start_service_variants(pg, workdir, receiver.endpoint, args.variants)
+    started = servers.start_service_variants(pg, workdir, receiver.endpoint, args.variants,
+                                             lambda server: stack.callback(server.stop))
+    for server in started.values():
+        out(f"# {server.name}: {servers.settings(server)}" + ("" if server.traced else ", OTEL_SDK_DISABLED=true"))
     if not args.no_workshop and not args.fixed_only:
         started["workshop"] = workshop.start(pg, workdir)
-    for server in started.values():
-        stack.callback(server.stop)
-        if server.name != "workshop":
-            out(f"# {server.name}: {servers.settings(server)}" + ("" if server.traced else ", OTEL_SDK_DISABLED=true"))
+        stack.callback(started["workshop"].stop)
     return started, receiver
 
 

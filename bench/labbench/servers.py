@@ -117,12 +117,14 @@ def settings(server: Server) -> str:
 
 
 def start_service_variants(pg: PostgresServer, workdir: Path, endpoint: str,
-                           variants: list[tuple[str, dict[str, str]]]) -> dict[str, Server]:
-    """instrumented, then each --variant (instrumented, with its variables), then uninstrumented."""
+                           variants: list[tuple[str, dict[str, str]]], started) -> dict[str, Server]:
+    """instrumented, then each --variant (instrumented, with its variables), then uninstrumented.
+    started(server) is called as each one is up (to stop it, even if a later one fails)."""
     traced = {**service_env(pg), **traced_env(endpoint)}
-    servers = {"instrumented": gunicorn("instrumented", traced, workdir, traced=True)}
-    for name, extra in variants:
-        env = {**traced, **extra}
+    specs = [("instrumented", traced), *((name, {**traced, **extra}) for name, extra in variants),
+             ("uninstrumented", {**service_env(pg), **UNTRACED_ENV})]
+    servers = {}
+    for name, env in specs:
         servers[name] = gunicorn(name, env, workdir, traced=env["OTEL_SDK_DISABLED"].lower() != "true")
-    servers["uninstrumented"] = gunicorn("uninstrumented", {**service_env(pg), **UNTRACED_ENV}, workdir, False)
+        started(servers[name])
     return servers
