@@ -115,7 +115,11 @@ class Receiver:
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
                                         env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"})
-        wait_port(self.port, self.process, what="OTLP receiver")
+        try:
+            wait_port(self.port, self.process, what=f"OTLP receiver ({self.description})")
+        except RuntimeError:
+            self.stop()
+            raise
 
     @property
     def endpoint(self) -> str:
