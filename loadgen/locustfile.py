@@ -12,22 +12,22 @@ then waits the think time (the workshop slept ~20 s; the lab default is a few se
 | LOADGEN_THINK_SECONDS | 5 | mean pause between cycles of one user (uniform 0.5x..1.5x) |
 | LOADGEN_ADOPTION_ROUNDS | 3 | adoptions per cycle |
 | OTEL_SERVICE_NAME | loadgen | service.name of the spans (the traces start here) |
-| OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, ... | | as for the services (labtelemetry) |
+| OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_PROPAGATORS, ... | | the zero-code instrumentation's own (the image's defaults: Dockerfile, target loadgen) |
 Locust's own settings come as LOCUST_* variables or flags (LOCUST_HOST, -u, -r, -t, --headless).
 
 Every request is a CLIENT span that starts a trace (X-Ray-valid id) and carries X-Amzn-Trace-Id
 and traceparent into PetSite, plus the baggage `synthetic_request=true`.
-The providers are built here at import: Locust has already monkey-patched the process with gevent
-by then, and OpenTelemetry's automatic setup (opentelemetry-instrument) does not survive that.
+Instrumented as PetSite is, with no SDK code of its own (services/petsite-stub/petsite/telemetry.py):
+the zero-code instrumentation's `initialize()`, called here at import rather than by the
+`opentelemetry-instrument` wrapper, because Locust has monkey-patched the process with gevent by
+then and the wrapper's start-up setup does not survive that.
 """
 import os
 import random
 
 from locust import HttpUser, between, events, task
-from opentelemetry import baggage, context
-
-from labtelemetry import init_telemetry
-from labtelemetry.http_client import instrument_requests
+from opentelemetry import baggage, context, trace
+from opentelemetry.instrumentation.auto_instrumentation import initialize
 
 try:  # let gRPC's OTLP export yield to gevent instead of blocking every simulated user
     from grpc.experimental import gevent as grpc_gevent
@@ -39,14 +39,16 @@ except ImportError:  # pragma: no cover - grpc missing means OTLP export is off 
 THINK_SECONDS = float(os.environ.get("LOADGEN_THINK_SECONDS", "5"))
 ADOPTION_ROUNDS = int(os.environ.get("LOADGEN_ADOPTION_ROUNDS", "3"))
 
-telemetry = init_telemetry(os.environ.get("OTEL_SERVICE_NAME") or "loadgen")
-# Locust's HttpSession is a requests.Session: instrumenting requests traces every call it makes.
-instrument_requests(telemetry)
+# The SDK from the OTEL_* variables; Locust's HttpSession is a requests.Session, so the requests
+# instrumentation traces every call it makes.
+initialize()
 
 
 @events.quitting.add_listener
 def _flush_spans(environment, **_kwargs):
-    telemetry.shutdown()
+    shutdown = getattr(trace.get_tracer_provider(), "shutdown", None)  # none with OTEL_SDK_DISABLED
+    if shutdown is not None:
+        shutdown()
 
 
 class PetSiteVisitor(HttpUser):

@@ -7,18 +7,15 @@
 | GUNICORN_THREADS | 4 | threads per worker |
 | GUNICORN_TIMEOUT | 30 | seconds before a stuck worker is restarted (calls to pethistory are bounded well below) |
 | GUNICORN_GRACEFUL_TIMEOUT | 20 | seconds in-flight requests get after SIGTERM |
-| PROMETHEUS_MULTIPROC_DIR | /tmp/petsite-metrics | where workers share their metric values |
 """
 import os
 
-# prometheus_client picks shared-file values at import, so this must precede importing the app.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/petsite-metrics")
+# threads, timeouts, gc.freeze after start, span flush at exit, as in PetAdoptionsHistory
+from labservice.gunicorn_conf import *  # noqa: F401,F403
+from labservice.gunicorn_conf import checked_start
+from petsite.config import Config
 
-# workers, threads, timeouts, and the child_exit / worker_exit hooks, as in PetAdoptionsHistory
-from labservice.gunicorn_conf import *  # noqa: E402,F401,F403
-from labservice.gunicorn_conf import checked_start  # noqa: E402
-from petsite.config import Config  # noqa: E402
-
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-# Fails fast on a bad setting; empties PROMETHEUS_MULTIPROC_DIR.
+# Fails fast on a bad setting.
 on_starting = checked_start(Config.from_env)

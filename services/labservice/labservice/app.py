@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Blueprint, Flask, jsonify
+import flask
+from flask import Blueprint, jsonify
 
 from labservice.config import ServiceConfig
 from labservice.db import Database, DatabaseUnavailable
@@ -15,11 +16,12 @@ from labservice.repository import ping
 QUIET_PATHS = frozenset({"/metrics", "/health/status"})
 
 
-def start_app(import_name: str, config: ServiceConfig) -> Flask:
+def start_app(import_name: str, config: ServiceConfig) -> flask.Flask:
     """JSON logs (one line per request), and a Flask app (`import_name`: the service's package)
     keeping JSON keys in order."""
     configure_logging(config.service_name, config.log_level)
-    app = Flask(import_name)
+    # Looked up now, not at import: zero-code instrumentation (PetSite) replaces flask.Flask.
+    app = flask.Flask(import_name)
     app.json.sort_keys = False
     log_requests(app, QUIET_PATHS)
     return app

@@ -1,7 +1,8 @@
-"""The settings every lab service reads: the database (DB_*), LOG_LEVEL and OTEL_SERVICE_NAME.
+"""The settings every lab service reads: the database (DB_*), LOG_LEVEL, OTEL_SERVICE_NAME and
+OTEL_SDK_DISABLED.
 
 A service's `Config` subclasses `ServiceConfig`, sets its `service_name` default, adds its own
-fields and builds itself from `database_settings(env)` plus those (see each service's config.py,
+fields and builds itself from `shared_settings(env)` plus those (see each service's config.py,
 whose table lists every variable that service reads).
 """
 from __future__ import annotations
@@ -51,10 +52,11 @@ class ServiceConfig:
     db_statement_timeout_ms: int = 5000
     log_level: str = "INFO"
     service_name: str = "service"
+    telemetry_enabled: bool = True
 
     @classmethod
-    def database_settings(cls, env: Mapping[str, str]) -> dict:
-        """The fields above, read from DB_*, LOG_LEVEL and OTEL_SERVICE_NAME."""
+    def shared_settings(cls, env: Mapping[str, str]) -> dict:
+        """The fields above, read from DB_*, LOG_LEVEL, OTEL_SERVICE_NAME and OTEL_SDK_DISABLED."""
         return {
             "db_host": env.get("DB_HOST", cls.db_host),
             "db_port": env_number(env, "DB_PORT", cls.db_port, minimum=1),
@@ -66,6 +68,8 @@ class ServiceConfig:
             "db_statement_timeout_ms": env_number(env, "DB_STATEMENT_TIMEOUT_MS", cls.db_statement_timeout_ms),
             "log_level": env.get("LOG_LEVEL", cls.log_level).upper(),
             "service_name": env.get("OTEL_SERVICE_NAME", cls.service_name),
+            # The standard OpenTelemetry switch: true runs the service with no telemetry at all.
+            "telemetry_enabled": env_choice(env, "OTEL_SDK_DISABLED", "false", ("false", "true")) == "false",
         }
 
     def with_secret(self: C, secret: Mapping[str, object]) -> C:

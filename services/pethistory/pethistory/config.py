@@ -39,7 +39,6 @@ class Config(ServiceConfig):
     db_secret_id: str | None = None
     service_name: str = "PetAdoptionsHistory"
     db_pool_size: int = 8  # one connection per gunicorn thread (gunicorn.conf.py)
-    telemetry_enabled: bool = True
     export_spans: bool = True
     on_kubernetes: bool = False
 
@@ -47,9 +46,8 @@ class Config(ServiceConfig):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
         env = os.environ if environ is None else environ
         config = cls(
-            **cls.database_settings(env),
+            **cls.shared_settings(env),
             db_secret_id=env.get("DB_SECRET_ID") or None,
-            telemetry_enabled=env_choice(env, "OTEL_SDK_DISABLED", "false", ("false", "true")) == "false",
             export_spans=env_choice(env, "OTEL_TRACES_EXPORTER", "otlp", ("otlp", "none")) == "otlp",
             on_kubernetes=bool(env.get("KUBERNETES_SERVICE_HOST")),
         )

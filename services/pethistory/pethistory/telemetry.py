@@ -21,7 +21,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import CallbackOptions, NoOpMeterProvider, Observation
 from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.extension.aws.resource.eks import AwsEksResourceDetector
@@ -71,8 +71,10 @@ def instrument(app: Flask, config: Config, database: Database, span_exporter: Sp
     trace.set_tracer_provider(tracer_provider)
 
     # Incoming HTTP requests, and every database statement. Scrapes and health probes are left
-    # out of the traces: one every few seconds would bury the real traffic.
-    FlaskInstrumentor().instrument_app(app, excluded_urls=",".join(QUIET_PATHS))
+    # out of the traces: one every few seconds would bury the real traffic. The HTTP metrics are
+    # the blog's flask_http_request_* (PrometheusMetrics below): the instrumentor's own would
+    # repeat them, with a label per URL path.
+    FlaskInstrumentor().instrument_app(app, excluded_urls=",".join(QUIET_PATHS), meter_provider=NoOpMeterProvider())
     Psycopg2Instrumentor().instrument()
 
     # Setup metrics

@@ -1,14 +1,16 @@
-"""Fixtures: a real PostgreSQL server, the app with an in-memory span exporter, a real gunicorn."""
+"""Fixtures: a real PostgreSQL server, the app (one per test process, as under gunicorn) with an
+in-memory span exporter, and the real gunicorn."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 import requests
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from harness import Gunicorn as _Gunicorn
-from harness import pg, span_exporter, spans  # noqa: F401 (fixtures)
-from labtelemetry import init_telemetry
+from labtest.gunicorn import Gunicorn
+from labtest.pgserver import PostgresServer
 from pethistory import create_app, repository
 from pethistory.config import Config
 
@@ -17,20 +19,33 @@ TRANSACTIONS = "/petadoptionshistory/api/home/transactions"
 
 
 @pytest.fixture(scope="session")
-def telemetry(span_exporter):
-    # One SDK per test process: OTel's global providers and psycopg2's wrapping are process-wide.
-    return init_telemetry("PetAdoptionsHistory", environ={}, span_exporter=span_exporter)
+def pg():
+    server = PostgresServer()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def span_exporter():
+    return InMemorySpanExporter()
+
+
+@pytest.fixture(scope="session")
+def application(pg, span_exporter):
+    # One app per test process: OpenTelemetry's global providers, the psycopg2 instrumentation and
+    # prometheus_client's registry are process-wide, as in a gunicorn worker.
+    app = create_app(Config.from_env({**pg.env(), "DB_CONNECT_TIMEOUT": "2"}), span_exporter)
+    yield app
+    app.extensions["pethistory.database"].close()
 
 
 @pytest.fixture
-def app(pg, telemetry, span_exporter):
-    application = create_app(Config.from_env(pg.env()), telemetry)
-    database = application.extensions["pethistory"].database
-    database.run(repository.delete_transaction_history)
-    telemetry.tracer_provider.force_flush()
+def app(application, span_exporter):
+    """The app with an empty history and no spans recorded yet."""
+    application.extensions["pethistory.database"].run(repository.delete_transaction_history)
+    trace.get_tracer_provider().force_flush()
     span_exporter.clear()
-    yield application
-    database.close()
+    return application
 
 
 @pytest.fixture
@@ -38,27 +53,35 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def spans(span_exporter):
+    """Call to get the spans finished so far."""
+
+    def finished():
+        trace.get_tracer_provider().force_flush()
+        return list(span_exporter.get_finished_spans())
+
+    return finished
+
+
 def seed(app, count: int) -> None:
     """Rows made by the test itself, outside any trace (so they add no spans)."""
     rows = [(f"pet{i:03d}", f"2026-01-{1 + i % 28:02d}", f"tx-{i}") for i in range(count)]
-    app.extensions["pethistory"].database.run(
-        lambda cursor: repository.insert_transaction_history(cursor, rows)
-    )
+    app.extensions["pethistory.database"].run(lambda cursor: repository.insert_transaction_history(cursor, rows))
 
 
-class Gunicorn(_Gunicorn):
-    """PetAdoptionsHistory under the production server (harness.Gunicorn)."""
-
-    def __init__(self, env: dict[str, str], tmp_path: Path):
-        super().__init__(SERVICE_DIR, "pethistory.wsgi:app", env, tmp_path)
+def pethistory_server(env: dict[str, str], tmp_path: Path) -> Gunicorn:
+    """PetAdoptionsHistory under the production server (labtest.gunicorn)."""
+    return Gunicorn(SERVICE_DIR, "pethistory.wsgi:app", env, tmp_path)
 
 
 @pytest.fixture
 def gunicorn_factory(pg, tmp_path):
+    """start(**env) -> pethistory_server on the suite's database, stopped after the test."""
     started = []
 
     def start(**env) -> Gunicorn:
-        server = Gunicorn({**pg.env(), **env}, tmp_path / f"g{len(started)}")
+        server = pethistory_server({**pg.env(), **env}, tmp_path / f"g{len(started)}")
         started.append(server)
         return server
 

@@ -1,9 +1,11 @@
 """Every error is JSON with a message: no HTML pages, no stack traces."""
 import pytest
+from flask import Flask
 from werkzeug.exceptions import BadRequest
 
 from conftest import TRANSACTIONS
 from pethistory.config import Config, ConfigError
+from pethistory.errors import register_error_handlers
 
 
 def assert_json_error(response, status):
@@ -26,21 +28,31 @@ def test_wrong_method_is_json_405_with_allow_header(client):
     assert {"GET", "DELETE"} <= {m.strip() for m in response.headers["Allow"].split(",")}
 
 
-def test_bad_request_is_json_400(app, client):
+@pytest.fixture(scope="module")
+def failing_client():
+    """The service's error handlers on an app whose views fail on purpose (the service's own app
+    is one per process and has served requests already, so it takes no new routes)."""
+    app = Flask("failing")
+    register_error_handlers(app)
+
+    @app.get("/bad-request")
     def reject():
         raise BadRequest("pet id must be a string")
 
-    app.add_url_rule("/test-bad-request", view_func=reject)
-    body = assert_json_error(client.get("/test-bad-request"), 400)
-    assert body["message"] == "pet id must be a string"
-
-
-def test_unexpected_exception_is_json_500_without_details(app, client):
+    @app.get("/explode")
     def explode():
         raise RuntimeError("secret internal detail")
 
-    app.add_url_rule("/test-explode", view_func=explode)
-    body = assert_json_error(client.get("/test-explode"), 500)
+    return app.test_client()
+
+
+def test_bad_request_is_json_400(failing_client):
+    body = assert_json_error(failing_client.get("/bad-request"), 400)
+    assert body["message"] == "pet id must be a string"
+
+
+def test_unexpected_exception_is_json_500_without_details(failing_client):
+    body = assert_json_error(failing_client.get("/explode"), 500)
     assert "secret internal detail" not in body["message"]
 
 

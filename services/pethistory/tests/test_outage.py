@@ -2,21 +2,21 @@
 import pytest
 
 from conftest import TRANSACTIONS
-from pethistory import create_app
-from pethistory.config import Config
-from pgserver import PostgresServer
+from test_metrics import scrape, value
 
 
 @pytest.fixture
-def own_pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
+def stopped_later(pg):
+    """The suite's PostgreSQL, which the test stops; started again whatever the test does."""
+    yield pg
+    try:
+        pg.start()
+    except Exception:  # already running
+        pass
 
 
-def test_database_stopped_mid_test_gives_503_then_recovers_without_restart(own_pg, telemetry):
-    app = create_app(Config.from_env({**own_pg.env(), "DB_CONNECT_TIMEOUT": "2"}), telemetry)
-    client = app.test_client()
+def test_database_stopped_mid_test_gives_503_then_recovers_without_restart(client, stopped_later):
+    own_pg = stopped_later
     assert client.get(TRANSACTIONS).status_code == 200  # pool now holds a live connection
 
     own_pg.stop()
@@ -34,29 +34,24 @@ def test_database_stopped_mid_test_gives_503_then_recovers_without_restart(own_p
     own_pg.start()
     assert client.get(TRANSACTIONS).status_code == 200
     assert client.get("/health/status").get_json()["status"] == "ok"
-    app.extensions["pethistory"].database.close()
 
 
-def test_metrics_scrape_survives_outage_and_omits_db_gauge(own_pg, telemetry):
-    app = create_app(Config.from_env({**own_pg.env(), "DB_CONNECT_TIMEOUT": "2"}), telemetry)
-    client = app.test_client()
-    assert "transactions_history_count 0.0" in client.get("/metrics").get_data(as_text=True)
+def test_metrics_scrape_survives_outage_and_omits_db_gauge(client, stopped_later):
+    own_pg = stopped_later
+    assert value(scrape(client), "transactions_history_count") == 0
     own_pg.stop()
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    text = response.get_data(as_text=True)
-    assert "transactions_history_count " not in text
-    assert "transactions_get_count_total" in text
+    samples = scrape(client)
+    assert "transactions_history_count" not in samples
+    assert "transactions_get_count_total" in samples
     own_pg.start()
-    assert "transactions_history_count 0.0" in client.get("/metrics").get_data(as_text=True)
-    app.extensions["pethistory"].database.close()
+    assert value(scrape(client), "transactions_history_count") == 0
 
 
 def test_connection_is_usable_after_a_failed_statement(app):
     """A statement error rolls the transaction back instead of poisoning the pooled connection."""
     import psycopg2
 
-    database = app.extensions["pethistory"].database
+    database = app.extensions["pethistory.database"]
 
     def bad(cursor):
         cursor.execute("SELECT * FROM no_such_table")

@@ -6,12 +6,12 @@ import pytest
 import requests
 
 from conftest import TRANSACTIONS
-from pgserver import PostgresServer
+from labtest.pgserver import PostgresServer
 from test_reliability_support import (
     Load, no_stack_traces, percentile, service_connections, wait_until, worker_pids,
 )
 
-WORKERS, POOL, CONNECT_TIMEOUT = 2, 4, 2
+WORKERS, POOL, CONNECT_TIMEOUT = 1, 4, 2  # gunicorn.conf.py: one worker, always
 RECOVERY_BOUND_S = 5
 
 
@@ -23,7 +23,7 @@ def own_pg():
 
 
 def test_database_stopped_under_load_gives_503_json_no_leak_and_recovers(own_pg, gunicorn_factory):
-    server = gunicorn_factory(**own_pg.env(), WEB_CONCURRENCY=str(WORKERS), GUNICORN_THREADS="4",
+    server = gunicorn_factory(**own_pg.env(), GUNICORN_THREADS="4",
                               DB_POOL_SIZE=str(POOL), DB_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT))
     # gunicorn accepts connections before every worker has forked: wait for all of them.
     def all_workers():
@@ -80,7 +80,7 @@ def test_database_stopped_under_load_gives_503_json_no_leak_and_recovers(own_pg,
 
 
 def test_repeated_outages_leak_no_connections(own_pg, gunicorn_factory):
-    server = gunicorn_factory(**own_pg.env(), WEB_CONCURRENCY="1", DB_POOL_SIZE="3",
+    server = gunicorn_factory(**own_pg.env(), DB_POOL_SIZE="3",
                               DB_CONNECT_TIMEOUT="1")
     with requests.Session() as http:
         for _cycle in range(3):

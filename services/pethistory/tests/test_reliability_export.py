@@ -31,7 +31,7 @@ def traced_requests(url: str, count: int) -> set[str]:
 
 
 def test_collector_down_under_load_requests_succeed_memory_bounded_export_resumes(otlp_sink, gunicorn_factory):
-    server = gunicorn_factory(**exporting_env(otlp_sink), WEB_CONCURRENCY="2")
+    server = gunicorn_factory(**exporting_env(otlp_sink))
     before = traced_requests(server.url, 5)
     assert otlp_sink.wait_for_traces(before, 15) == set(), "spans do not reach the sink at all"
 
@@ -72,7 +72,7 @@ def test_collector_down_under_load_requests_succeed_memory_bounded_export_resume
 def test_sigterm_under_load_finishes_in_flight_requests_and_flushes_their_spans(otlp_sink, gunicorn_factory, pg):
     # A long batch delay: spans stay buffered until the shutdown flush sends them.
     server = gunicorn_factory(**exporting_env(otlp_sink, OTEL_BSP_SCHEDULE_DELAY="60000"),
-                              WEB_CONCURRENCY="2", GUNICORN_THREADS="4", GUNICORN_GRACEFUL_TIMEOUT="20")
+                              GUNICORN_THREADS="4", GUNICORN_GRACEFUL_TIMEOUT="20")
     earlier = traced_requests(server.url, 20)
 
     # Hold the history table locked so that the next requests are in flight at SIGTERM.

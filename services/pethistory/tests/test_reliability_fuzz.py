@@ -18,13 +18,13 @@ from schemathesis.checks import not_a_server_error
 
 import pethistory
 
-from conftest import Gunicorn
-from pgserver import free_port
+from conftest import pethistory_server
+from labtest.pgserver import free_port
 
 
 @pytest.fixture(scope="module")
 def server_up(pg, tmp_path_factory):
-    server = Gunicorn({**pg.env(), "WEB_CONCURRENCY": "2"}, tmp_path_factory.mktemp("fuzz-up"))
+    server = pethistory_server(pg.env(), tmp_path_factory.mktemp("fuzz-up"))
     yield server
     server.stop()
 
@@ -32,7 +32,7 @@ def server_up(pg, tmp_path_factory):
 @pytest.fixture(scope="module")
 def server_db_down(pg, tmp_path_factory):
     env = {**pg.env(), "DB_PORT": str(free_port()), "DB_CONNECT_TIMEOUT": "1"}  # nothing listens
-    server = Gunicorn(env, tmp_path_factory.mktemp("fuzz-down"))
+    server = pethistory_server(env, tmp_path_factory.mktemp("fuzz-down"))
     yield server
     server.stop()
 

@@ -45,7 +45,7 @@ def test_health_reports_reachable_database(client):
 def test_schema_creation_is_idempotent(app):
     from pethistory import repository
 
-    database = app.extensions["pethistory"].database
+    database = app.extensions["pethistory.database"]
     database.run(repository.ensure_schema)
     database.run(repository.ensure_schema)
     assert database.run(repository.count_transaction_history) == 0
@@ -64,7 +64,7 @@ def test_sql_injection_text_is_stored_and_returned_verbatim(app, client):
     from pethistory import repository
 
     hostile = "x'); DROP TABLE transactions_history; --"
-    app.extensions["pethistory"].database.run(
+    app.extensions["pethistory.database"].run(
         lambda cursor: repository.insert_transaction_history(cursor, [(hostile, None, None)])
     )
     rows = client.get(TRANSACTIONS).get_json()

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from pethistory.config import Config, ConfigError
-from pgserver import free_port
+from labtest.pgserver import free_port
 
 
 @pytest.fixture(scope="module")

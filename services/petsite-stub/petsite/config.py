@@ -16,6 +16,10 @@
 | DB_STATEMENT_TIMEOUT_MS | 5000 | server-side limit for one statement |
 | LOG_LEVEL | INFO | root log level |
 | OTEL_SERVICE_NAME | PetSite | service.name of spans (standard OTel variable) |
+| OTEL_SDK_DISABLED | false | true: no telemetry at all (standard OTel variable) |
+
+The zero-code instrumentation reads the other OTEL_* variables itself (telemetry.py lists the
+defaults PetSite gives them).
 """
 from __future__ import annotations
 
@@ -51,5 +55,5 @@ class Config(ServiceConfig):
             pethistory_connect_timeout=env_number(env, "PETHISTORY_CONNECT_TIMEOUT", cls.pethistory_connect_timeout, float, 0.05),
             pethistory_read_timeout=env_number(env, "PETHISTORY_READ_TIMEOUT", cls.pethistory_read_timeout, float, 0.05),
             pethistory_retries=env_number(env, "PETHISTORY_RETRIES", cls.pethistory_retries),
-            **cls.database_settings(env),
+            **cls.shared_settings(env),
         )

@@ -1,7 +1,8 @@
 """PetSite's calls into PetAdoptionsHistory, as the workshop's PetSite made them.
 
-Each call is a traced CLIENT span carrying X-Amzn-Trace-Id and traceparent, bounded by timeouts
-and retried a bounded number of times (labtelemetry.http_client). Every failure becomes
+Each call is bounded by timeouts and retried a bounded number of times (labservice.http_client);
+the requests instrumentation (telemetry.py) makes it a CLIENT span carrying X-Amzn-Trace-Id and
+traceparent. Every failure becomes
 `HistoryUnavailable` with the status PetSite answers and a message: 503 when pethistory cannot be
 reached, 502 when it timed out or answered with an error.
 """
@@ -9,8 +10,7 @@ from __future__ import annotations
 
 import requests
 
-from labtelemetry import Telemetry
-from labtelemetry.http_client import traced_session
+from labservice import http_client
 from petsite.config import Config
 
 TRANSACTIONS = "/petadoptionshistory/api/home/transactions"
@@ -24,11 +24,10 @@ class HistoryUnavailable(Exception):
 
 
 class HistoryClient:
-    def __init__(self, config: Config, telemetry: Telemetry):
+    def __init__(self, config: Config):
         self.url = config.pethistory_url + TRANSACTIONS
         self.read_timeout = config.pethistory_read_timeout
-        self.session = traced_session(
-            telemetry,
+        self.session = http_client.session(
             connect_timeout=config.pethistory_connect_timeout,
             read_timeout=config.pethistory_read_timeout,
             retries=config.pethistory_retries,

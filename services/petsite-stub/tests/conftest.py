@@ -1,17 +1,27 @@
 """Fixtures: a real PostgreSQL, a real PetAdoptionsHistory under gunicorn, and PetSite in-process
-with an in-memory span exporter (or under gunicorn too, for the browser)."""
+with its zero-code instrumentation keeping spans in memory (or under gunicorn too, for the browser)."""
 from __future__ import annotations
 
-import psycopg2
-import pytest
-import requests
+import os
 
-from harness import pg, span_exporter, spans  # noqa: F401 (fixtures)
-from labtelemetry import init_telemetry
-from petsite import create_app
-from petsite.config import Config
-from pgserver import free_port
-from servers import SERVICES, FakeHistory, Gunicorn
+from labtest.dockerfile import stage_env
+
+# The zero-code instrumentation's settings, as the image has them (Dockerfile, target petsite-stub),
+# in the environment before OpenTelemetry is imported (its global propagator is read from it
+# then); spans kept in this process (labtest.memory_exporter) instead of sent over OTLP.
+os.environ.update({k: v for k, v in stage_env("petsite-stub").items() if k.startswith("OTEL_")})
+os.environ["OTEL_TRACES_EXPORTER"] = "labtest_memory"
+
+import psycopg2  # noqa: E402
+import pytest  # noqa: E402
+import requests  # noqa: E402
+from opentelemetry import trace  # noqa: E402
+
+from labtest import memory_exporter  # noqa: E402
+from labtest.pgserver import PostgresServer, free_port  # noqa: E402
+from petsite import create_app  # noqa: E402
+from petsite.config import Config  # noqa: E402
+from servers import SERVICES, FakeHistory, Gunicorn  # noqa: E402
 
 PETSITE_DIR = SERVICES / "petsite-stub"
 PETHISTORY_DIR = SERVICES / "pethistory"
@@ -43,26 +53,40 @@ def sql(pg):
 
 
 @pytest.fixture(scope="session")
-def telemetry(span_exporter):
-    # One SDK per test process: OTel's global providers and instrumentations are process-wide.
-    return init_telemetry("PetSite", environ={}, span_exporter=span_exporter)
+def pg():
+    server = PostgresServer()
+    yield server
+    server.destroy()
 
 
 @pytest.fixture
-def make_app(pg, pethistory, telemetry, span_exporter, sql):
+def spans():
+    """Call to get the spans finished so far."""
+
+    def finished():
+        trace.get_tracer_provider().force_flush()
+        return memory_exporter.finished()
+
+    return finished
+
+
+@pytest.fixture
+def make_app(pg, pethistory, sql):
     """make_app(**env) -> a PetSite app on the test database, calling the real pethistory unless
     PETHISTORY_URL says otherwise; tables emptied and spans cleared first."""
     apps = []
 
     def make(**env):
         config = Config.from_env({**pg.env(), "PETHISTORY_URL": pethistory.url, **env})
-        application = create_app(config, telemetry)
+        application = create_app(config)
         apps.append(application)
         return application
 
     sql("TRUNCATE transactions, transactions_history RESTART IDENTITY")
-    telemetry.tracer_provider.force_flush()
-    span_exporter.clear()
+    flush = getattr(trace.get_tracer_provider(), "force_flush", None)  # none before the first app
+    if flush:
+        flush()
+    memory_exporter.clear()
     yield make
     for application in apps:
         application.extensions["petsite"].database.close()

@@ -7,13 +7,13 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from harness import Gunicorn as _Gunicorn
+from labtest.gunicorn import Gunicorn as _Gunicorn
 
 SERVICES = Path(__file__).resolve().parents[2]
 
 
 class Gunicorn(_Gunicorn):
-    """harness.Gunicorn (shared with pethistory's tests) with one worker unless `env` says more."""
+    """labtest.gunicorn.Gunicorn (shared with pethistory's tests) with one worker unless `env` says more."""
 
     def __init__(self, service_dir: Path, app: str, env: dict[str, str], tmp_path: Path):
         super().__init__(service_dir, app, {"WEB_CONCURRENCY": "1", **env}, tmp_path)

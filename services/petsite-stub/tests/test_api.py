@@ -68,14 +68,8 @@ def test_bad_pet_id_is_400_json(client, body):
     assert response.status_code == 400 and response.get_json()["status"] == 400
 
 
-def test_health_and_metrics(client):
+def test_health_answers_while_the_database_does(client):
     assert client.get("/health/status").get_json() == {"status": "ok", "database": "reachable"}
-    client.post("/api/adoptions?count=3")
-    client.post("/api/housekeeping")
-    text = client.get("/metrics").get_data(as_text=True)
-    assert "adoptions_count_total 3.0" in text
-    assert "housekeeping_moved_count_total 3.0" in text
-    assert 'flask_http_request_total{method="POST",status="201"}' in text
 
 
 def test_unknown_path_is_404_json(client):

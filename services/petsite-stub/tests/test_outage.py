@@ -68,7 +68,7 @@ def test_retry_heals_a_single_failure(make_app, fake_history):
 
 def test_adoption_post_is_not_retried_on_error_answers(make_app, fake_history, nothing_listening):
     # Only idempotent calls are retried on answers; PetSite's one write to pethistory is DELETE.
-    from labtelemetry.http_client import IDEMPOTENT_METHODS
+    from labservice.http_client import IDEMPOTENT_METHODS
 
     assert "POST" not in IDEMPOTENT_METHODS and "DELETE" in IDEMPOTENT_METHODS
 

@@ -21,10 +21,11 @@ class Gunicorn:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "gunicorn.log"
+        # OTEL_* of the test process are its own (a suite may configure its in-process SDK through
+        # them): the service starts with only those `env` gives, as in its own container.
         full_env = {
-            **os.environ,
+            **{name: value for name, value in os.environ.items() if not name.startswith("OTEL_")},
             "PORT": str(self.port),
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
             "OTEL_TRACES_EXPORTER": "none",
             **env,
         }

@@ -1,0 +1,75 @@
+# The lab's own images, one target each, all built from the repository root:
+#   docker build --network host --target pethistory -t petlab/pethistory:0.1.0 .
+# compose.yaml builds each service's image this way (its build: target and args); .dockerignore
+# narrows the context to the lab's packages.
+#
+# Every image: the program's lock (exact versions and hashes: the whole dependency set) in a venv,
+# then the lab's own packages from this repository with no further dependencies, run as a fixed
+# unprivileged uid/gid that Kubernetes can also enforce (no user database entry needed).
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS lab-python
+# APP: the folder whose requirements.lock to install; PACKAGES: the lab packages it runs.
+ARG APP
+ARG PACKAGES
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PATH=/opt/venv/bin:$PATH
+COPY ${APP}/requirements.lock /tmp/requirements.lock
+RUN python -m venv /opt/venv && pip install --require-hashes -r /tmp/requirements.lock && rm /tmp/requirements.lock
+COPY . /src
+RUN cd /src && pip install --no-deps ${PACKAGES} && rm -rf /src
+WORKDIR /app
+USER 10001:10001
+
+# The walkthrough's service. Spans leave in batches of at most 64, at least every second (the
+# SDK's defaults are 512 and 5 s): smaller batches hold the GIL for less time at once, and a trace
+# reaches the backend a second or two after its request.
+FROM lab-python AS pethistory
+ENV PORT=8080 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=64 OTEL_BSP_SCHEDULE_DELAY=1000
+COPY services/pethistory/gunicorn.conf.py /app/
+EXPOSE 8080
+CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "pethistory.wsgi:app"]
+
+# The caller, instrumented with no SDK code (petsite/telemetry.py): these are the zero-code
+# instrumentation's settings, in the environment before Python starts as `opentelemetry-instrument`
+# would have them (the global propagator is read from it when OpenTelemetry is first imported).
+FROM lab-python AS petsite-stub
+ENV PORT=8000 \
+    OTEL_SERVICE_NAME=PetSite \
+    OTEL_PYTHON_ID_GENERATOR=xray \
+    OTEL_PROPAGATORS=xray,tracecontext,baggage \
+    OTEL_TRACES_EXPORTER=otlp \
+    OTEL_METRICS_EXPORTER=none \
+    OTEL_LOGS_EXPORTER=none \
+    OTEL_PYTHON_FLASK_EXCLUDED_URLS=/metrics,/health/status \
+    OTEL_BSP_SCHEDULE_DELAY=1000
+COPY services/petsite-stub/gunicorn.conf.py /app/
+EXPOSE 8000
+CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "petsite.wsgi:app"]
+
+# The workshop's traffic generator (Locust), instrumented like PetSite (loadgen/locustfile.py).
+FROM lab-python AS loadgen
+ENV HOME=/tmp \
+    LOCUST_LOCUSTFILE=/app/locustfile.py \
+    OTEL_SERVICE_NAME=loadgen \
+    OTEL_PYTHON_ID_GENERATOR=xray \
+    OTEL_PROPAGATORS=xray,tracecontext,baggage \
+    OTEL_TRACES_EXPORTER=otlp \
+    OTEL_METRICS_EXPORTER=none \
+    OTEL_LOGS_EXPORTER=none \
+    OTEL_BSP_SCHEDULE_DELAY=1000
+COPY loadgen/locustfile.py /app/
+EXPOSE 8089
+ENTRYPOINT ["locust"]
+# LOCUST_HOST (the target) and the rest come from the environment; `docker compose run loadgen
+# --headless -u 5 -r 1 -t 30s` replaces these arguments.
+CMD ["--web-port", "8089"]
+
+# The lab console: the page of labcli.console, reading the backends with labcli (stdlib only).
+FROM lab-python AS console
+ENV PORT=8070
+EXPOSE 8070
+CMD ["python", "-m", "labcli.console"]
