@@ -9,7 +9,8 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS lab-python
-# APP: the folder whose requirements.lock to install; PACKAGES: the lab packages it runs.
+# APP: the folder whose requirements.lock to install; PACKAGES: the folders of the lab packages it
+# runs (paths: ./labcli, not labcli, which pip would look up on PyPI).
 ARG APP
 ARG PACKAGES
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,7 +21,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY ${APP}/requirements.lock /tmp/requirements.lock
 RUN python -m venv /opt/venv && pip install --require-hashes -r /tmp/requirements.lock && rm /tmp/requirements.lock
 COPY . /src
-RUN cd /src && pip install --no-deps ${PACKAGES} && rm -rf /src
+RUN cd /src && if [ -n "${PACKAGES}" ]; then pip install --no-deps ${PACKAGES}; fi && rm -rf /src
 WORKDIR /app
 USER 10001:10001
 
