@@ -34,34 +34,33 @@ COPY services/pethistory/gunicorn.conf.py /app/
 EXPOSE 8080
 CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "pethistory.wsgi:app"]
 
-# The caller, instrumented with no SDK code (petsite/telemetry.py): these are the zero-code
-# instrumentation's settings, in the environment before Python starts as `opentelemetry-instrument`
-# would have them (the global propagator is read from it when OpenTelemetry is first imported).
-FROM lab-python AS petsite-stub
-ENV PORT=8000 \
-    OTEL_SERVICE_NAME=PetSite \
-    OTEL_PYTHON_ID_GENERATOR=xray \
+# The callers, instrumented with no SDK code (petsite/telemetry.py, loadgen/locustfile.py): the
+# zero-code instrumentation's settings, in the environment before Python starts, as
+# `opentelemetry-instrument` would have them (the global propagator is read from it when
+# OpenTelemetry is first imported): X-Ray trace ids, X-Ray and W3C headers, spans over OTLP (sent
+# every second), no OTel metrics or logs.
+FROM lab-python AS zero-code
+ENV OTEL_PYTHON_ID_GENERATOR=xray \
     OTEL_PROPAGATORS=xray,tracecontext,baggage \
     OTEL_TRACES_EXPORTER=otlp \
     OTEL_METRICS_EXPORTER=none \
     OTEL_LOGS_EXPORTER=none \
-    OTEL_PYTHON_FLASK_EXCLUDED_URLS=/metrics,/health/status \
     OTEL_BSP_SCHEDULE_DELAY=1000
+
+# PetSite; its scrapes and health probes are not traced.
+FROM zero-code AS petsite-stub
+ENV PORT=8000 \
+    OTEL_SERVICE_NAME=PetSite \
+    OTEL_PYTHON_FLASK_EXCLUDED_URLS=/metrics,/health/status
 COPY services/petsite-stub/gunicorn.conf.py /app/
 EXPOSE 8000
 CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "petsite.wsgi:app"]
 
-# The workshop's traffic generator (Locust), instrumented like PetSite (loadgen/locustfile.py).
-FROM lab-python AS loadgen
+# The workshop's traffic generator (Locust).
+FROM zero-code AS loadgen
 ENV HOME=/tmp \
     LOCUST_LOCUSTFILE=/app/locustfile.py \
-    OTEL_SERVICE_NAME=loadgen \
-    OTEL_PYTHON_ID_GENERATOR=xray \
-    OTEL_PROPAGATORS=xray,tracecontext,baggage \
-    OTEL_TRACES_EXPORTER=otlp \
-    OTEL_METRICS_EXPORTER=none \
-    OTEL_LOGS_EXPORTER=none \
-    OTEL_BSP_SCHEDULE_DELAY=1000
+    OTEL_SERVICE_NAME=loadgen
 COPY loadgen/locustfile.py /app/
 EXPOSE 8089
 ENTRYPOINT ["locust"]

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from labtest.dockerfile import stage_env
 from labtest.pgserver import PostgresServer, free_port
 
 from labbench.common import GUNICORN_CONF, ROOT, TRANSACTIONS, BenchError
@@ -62,8 +63,10 @@ class Server:
 
 
 def service_env(pg: PostgresServer) -> dict[str, str]:
-    """What every variant of the service gets: the database, the log level the image runs with."""
-    return {**pg.env(), "LOG_LEVEL": "INFO"}
+    """What every variant of the service gets: the OpenTelemetry settings its image sets
+    (Dockerfile, target pethistory), the database, the log level the image runs with."""
+    image = {name: value for name, value in stage_env("pethistory").items() if name.startswith("OTEL_")}
+    return {**image, **pg.env(), "LOG_LEVEL": "INFO"}
 
 
 def traced_env(endpoint: str) -> dict[str, str]:

@@ -57,8 +57,10 @@ def instrument(app: Flask, config: Config, database: Database, span_exporter: Sp
     # Setup AWS EKS resource detector (service.name as the blog sets it; OTEL_RESOURCE_ATTRIBUTES
     # adds service.namespace, as the workshop's manifest did). Off Kubernetes the detector has
     # nothing to read and would only log a warning on every start.
-    detectors = [AwsEksResourceDetector()] if config.on_kubernetes else []
-    resource = get_aggregated_resources(detectors, Resource.create({SERVICE_NAME: config.service_name}))
+    resource = get_aggregated_resources(
+        [AwsEksResourceDetector()] if config.on_kubernetes else [],
+        initial_resource=Resource.create({SERVICE_NAME: config.service_name}),
+    )
 
     # Setup tracer provider with the X-Ray ID generator
     tracer_provider = TracerProvider(resource=resource, id_generator=AwsXRayIdGenerator())

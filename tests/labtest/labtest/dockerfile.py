@@ -8,19 +8,28 @@ from pathlib import Path
 from .checkout import ROOT
 
 
-def stage_env(target: str, dockerfile: Path | None = None) -> dict[str, str]:
-    """Variables set by `ENV` lines in the stage `FROM ... AS target` (not those it inherits)."""
-    text = (dockerfile or ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    env, inside, found = {}, False, False
-    for line in text.splitlines():
+def _stages(dockerfile: Path) -> dict[str, tuple[str, dict[str, str]]]:
+    """name -> (the image or stage it starts FROM, the variables its own ENV lines set)."""
+    stages: dict[str, tuple[str, dict[str, str]]] = {}
+    env: dict[str, str] = {}
+    for line in dockerfile.read_text().replace("\\\n", " ").splitlines():
         words = line.split()
-        if words[:1] == ["FROM"]:
-            inside = words[-2:] == ["AS", target]
-            found = found or inside
-        elif inside and words[:1] == ["ENV"]:
+        if words[:1] == ["FROM"] and words[-2:-1] == ["AS"]:
+            env = {}
+            stages[words[-1]] = (words[1], env)
+        elif words[:1] == ["ENV"]:
             for item in shlex.split(line.strip()[3:]):
                 name, _, value = item.partition("=")
                 env[name] = value
-    if not found:
-        raise LookupError(f"no stage {target!r} in {dockerfile or ROOT / 'Dockerfile'}")
-    return env
+    return stages
+
+
+def stage_env(target: str, dockerfile: Path | None = None) -> dict[str, str]:
+    """Variables the stage `target` sets with ENV, its own and those of the stages it builds on."""
+    path = dockerfile or ROOT / "Dockerfile"
+    stages = _stages(path)
+    if target not in stages:
+        raise LookupError(f"no stage {target!r} in {path}")
+    parent, own = stages[target]
+    inherited = stage_env(parent, path) if parent in stages else {}
+    return {**inherited, **own}
