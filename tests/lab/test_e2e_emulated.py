@@ -16,20 +16,15 @@ from labtest.lab_http import new_trace_id, poll, traced_get, xray_id
 from test_aws_credentials import collector
 
 pytestmark = pytest.mark.e2e
-boto3 = pytest.importorskip("boto3")
+pytest.importorskip("boto3")  # the emulator client (LabEndpoints.aws)
 
 LOG_GROUP = "/metrics/PetAdoptionsHistory"
-
-
-def client(lab, service):
-    return boto3.client(service, endpoint_url=lab.moto, region_name=lab.region,
-                        aws_access_key_id="petlab", aws_secret_access_key="petlab")
 
 
 def test_request_trace_reaches_xray_as_petadoptionshistory_segment(emulated_lab):
     trace_id = new_trace_id()
     assert traced_get(emulated_lab.pethistory, trace_id) == 200
-    xray = client(emulated_lab, "xray")
+    xray = emulated_lab.aws("xray")
 
     def fetch():
         traces = xray.batch_get_traces(TraceIds=[xray_id(trace_id)])["Traces"]
@@ -40,7 +35,7 @@ def test_request_trace_reaches_xray_as_petadoptionshistory_segment(emulated_lab)
 
 
 def test_emf_events_carry_namespace_and_walkthrough_dimensions(emulated_lab):
-    logs = client(emulated_lab, "logs")
+    logs = emulated_lab.aws("logs")
 
     def fetch():
         events = logs.filter_log_events(logGroupName=LOG_GROUP)["events"]
@@ -134,7 +129,7 @@ def test_collector_reads_a_0600_credentials_file_only_as_its_owner(emulated_lab,
         status, body = poll(lambda: send_span(otlp_http, trace_id), 30, what="the collector's OTLP/HTTP receiver")
 
         def fetch():
-            return client(emulated_lab, "xray").batch_get_traces(TraceIds=[xray_id(trace_id)])["Traces"]
+            return emulated_lab.aws("xray").batch_get_traces(TraceIds=[xray_id(trace_id)])["Traces"]
         if as_owner:
             assert status == 200, body
             poll(fetch, 60, what=f"X-Ray trace {xray_id(trace_id)} sent with the file's credentials")
@@ -187,7 +182,7 @@ def test_collector_uses_the_credentials_the_aws_backend_takes_from_the_shell(emu
         trace_id = new_trace_id()
         status, body = poll(lambda: send_span(otlp_http, trace_id), 30, what="the collector's OTLP/HTTP receiver")
         assert status == 200, body
-        poll(lambda: client(emulated_lab, "xray").batch_get_traces(TraceIds=[xray_id(trace_id)])["Traces"], 60,
+        poll(lambda: emulated_lab.aws("xray").batch_get_traces(TraceIds=[xray_id(trace_id)])["Traces"], 60,
              what=f"X-Ray trace {xray_id(trace_id)} sent with the {how} credentials")
     finally:
         docker("rm", "--force", name)

@@ -138,13 +138,11 @@ def test_sigterm_to_pethistory_flushes_the_last_requests_spans(local_lab):
 
 
 def test_emulator_stopped_collector_memory_bounded_and_xray_export_resumes(emulated_lab):
-    from test_e2e_emulated import client  # the emulator's dummy-credential client, not a copy
-
     results, before, after = stopped_under_load(emulated_lab.pethistory, "moto", "collector", 20)
     assert results and all(status == 200 for status, _ in results)
     assert after < 256 * 0.8 and after <= before * 1.5 + 20, (before, after)
     trace_id = new_trace_id()
-    xray = client(emulated_lab, "xray")
+    xray = emulated_lab.aws("xray")
 
     def exported():
         if traced_get(emulated_lab.pethistory, trace_id) != 200:

@@ -94,6 +94,13 @@ class LabEndpoints:
         self.moto = url("moto", 4566)
         self.region = cfg["services"]["collector"]["environment"]["AWS_REGION"]
 
+    def aws(self, service):
+        """A boto3 client of the AWS emulator (backend emulated), with the lab's dummy credentials."""
+        import boto3  # the emulated backend's tests only
+
+        return boto3.client(service, endpoint_url=self.moto, region_name=self.region,
+                            aws_access_key_id="petlab", aws_secret_access_key="petlab")
+
 
 @pytest.fixture(scope="session")
 def lab_session():
