@@ -15,7 +15,7 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import dashboard, insights, servicemap
+from . import dashboard, insights, mapdraw, servicemap
 from .charts import svg_line_chart
 from .endpoints import LOG_GROUP, get_json, resolve
 
@@ -36,7 +36,7 @@ def map_svg(ep):
     if ep.backend == "aws":
         raise LookupError("backend aws: the console holds no AWS credentials; "
                           "on your machine: scripts/lab map --format svg -o map.svg")
-    return servicemap.to_svg(servicemap.collect(ep, MINUTES, limit=100), f"Service map, last {MINUTES:g} min")
+    return mapdraw.to_svg(servicemap.collect(ep, MINUTES, limit=100), f"Service map, last {MINUTES:g} min")
 
 
 def recent_traces(ep):

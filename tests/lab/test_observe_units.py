@@ -7,7 +7,7 @@ import xml.dom.minidom
 import pytest
 
 from labtest.checkout import ROOT
-from labcli import charts, dashboard, insights, servicemap
+from labcli import charts, dashboard, insights, logsquery, mapdraw, servicemap
 
 FIX = ROOT / "tests" / "lab" / "fixtures"
 
@@ -87,18 +87,18 @@ def test_service_graph_of_real_xray_becomes_the_same_nodes():
 
 
 def test_renderings_table_dot_json_and_a_well_formed_svg(graph):
-    assert "PetSite -> PetAdoptionsHistory" in servicemap.render(graph, "table")
-    dot = servicemap.render(graph, "dot")
+    assert "PetSite -> PetAdoptionsHistory" in mapdraw.render(graph, "table")
+    dot = mapdraw.render(graph, "dot")
     assert '"PetSite" -> "PetAdoptionsHistory"' in dot and "cylinder" in dot
-    assert json.loads(servicemap.render(graph, "json"))["edges"]
-    svg = xml.dom.minidom.parseString(servicemap.render(graph, "svg"))
+    assert json.loads(mapdraw.render(graph, "json"))["edges"]
+    svg = xml.dom.minidom.parseString(mapdraw.render(graph, "svg"))
     names = {g.getAttribute("data-name") for g in svg.getElementsByTagName("g")}
     assert names == {"PetSite", "PetAdoptionsHistory", "adoptions"}
-    assert "http" not in servicemap.to_svg(graph).replace("http://www.w3.org/2000/svg", "")
+    assert "http" not in mapdraw.to_svg(graph).replace("http://www.w3.org/2000/svg", "")
 
 
 def test_empty_map_says_how_to_get_traffic():
-    assert "scripts/lab load" in servicemap.to_table(servicemap.Graph())
+    assert "scripts/lab load" in mapdraw.to_table(servicemap.Graph())
 
 
 # --- insights -------------------------------------------------------------------------------
@@ -115,12 +115,12 @@ def emf_events(history_counts):
 
 
 def test_default_query_returns_nothing_below_90():
-    columns, rows = insights.evaluate(insights.DEFAULT_QUERY, emf_events([0, 40, 90]))
+    columns, rows = logsquery.evaluate(insights.DEFAULT_QUERY, emf_events([0, 40, 90]))
     assert columns == ["@timestamp", "transactions_history_count"] and rows == []
 
 
 def test_default_query_returns_rows_above_90_newest_first():
-    columns, rows = insights.evaluate(insights.DEFAULT_QUERY, emf_events([50, 91, 120, 95]))
+    columns, rows = logsquery.evaluate(insights.DEFAULT_QUERY, emf_events([50, 91, 120, 95]))
     assert [r[1] for r in rows] == [95, 120, 91]
     assert rows[0][0] > rows[1][0] > rows[2][0]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}", rows[0][0])
@@ -135,11 +135,11 @@ def test_default_query_returns_rows_above_90_newest_first():
     ("filter _aws.CloudWatchMetrics.0 = 1 | fields pod_name", []),
 ])
 def test_filter_sort_limit_subset(query, expected):
-    assert insights.evaluate(query, emf_events([50, 91, 120]))[1] == expected
+    assert logsquery.evaluate(query, emf_events([50, 91, 120]))[1] == expected
 
 
 def test_without_fields_insights_shows_timestamp_and_message():
-    columns, rows = insights.evaluate("filter transactions_history_count > 100", emf_events([120]))
+    columns, rows = logsquery.evaluate("filter transactions_history_count > 100", emf_events([120]))
     assert columns == ["@timestamp", "@message"] and json.loads(rows[0][1])["transactions_history_count"] == 120
 
 
@@ -153,8 +153,8 @@ def test_without_fields_insights_shows_timestamp_and_message():
     "filter a >",
 ])
 def test_unsupported_query_parts_are_refused_in_one_line(query):
-    with pytest.raises(insights.QueryError) as err:
-        insights.parse(query)
+    with pytest.raises(logsquery.QueryError) as err:
+        logsquery.parse(query)
     assert "\n" not in str(err.value)
 
 
