@@ -1,5 +1,4 @@
 """scripts/lab fails in one line (no traceback, non-zero exit) on bad input or no engine."""
-import argparse
 import contextlib
 import io
 import os
@@ -7,6 +6,7 @@ import re
 import subprocess
 
 import labcli.cli as labcli_cli
+from labcli import servicemap
 import pytest
 
 from labtest.checkout import LAB
@@ -121,16 +121,15 @@ def test_every_subcommand_refuses_a_bad_argument_in_short(command):
 def test_the_discovery_sees_a_subcommand_without_help(monkeypatch):
     """Guards the tests above: a subcommand added without help= is found by defined_subcommands
     and is missing from the help listing, so test_help_lists_every_subcommand_with_its_help fails."""
-    original = labcli_cli.parser
+    original_help = labcli_cli.parser().format_help()
+    add_map = servicemap.add_parser
 
-    def with_extra():
-        p = original()
-        subparsers = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
-        subparsers.add_parser("undocumented")
-        return p
+    def map_and_an_undocumented_one(sub):  # `sub`: the parser's subcommands, as cli.parser passes it
+        add_map(sub)
+        sub.add_parser("undocumented")
 
-    monkeypatch.setattr(labcli_cli, "parser", with_extra)
+    monkeypatch.setattr(servicemap, "add_parser", map_and_an_undocumented_one)
     found = defined_subcommands()
     assert "undocumented" in found
-    assert "undocumented" not in listed_in_help(with_extra().format_help())
-    assert set(listed_in_help(original().format_help())) == set(SUBCOMMANDS)
+    assert "undocumented" not in listed_in_help(labcli_cli.parser().format_help())
+    assert set(listed_in_help(original_help)) == set(SUBCOMMANDS)
