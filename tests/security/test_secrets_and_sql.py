@@ -26,7 +26,8 @@ ALLOWED = {
     (".env", "petlab"): "POSTGRES_PASSWORD of the local lab's throw-away database, documented in place; "
                         "in AWS the password comes from Secrets Manager (DB_SECRET_ID)",
     ("collector/env/emulated.env", "petlab"): "moto accepts any key: a fixed dummy for the emulator",
-    ("tests/lab/test_e2e_emulated.py", "petlab"): "the same moto dummy key",
+    ("tests/labtest/labtest/lab_session.py", "petlab"): "the same moto dummy key (the tests' emulator client)",
+    ("tests/lab/test_e2e_emulated.py", "petlab"): "the same dummy, as the shell's exported keys",
     ("tests/lab/test_aws_credentials.py", "petlab"): "the same dummy, for the credentials pre-flight check",
     ("tests/lab/test_compose_config.py", "petlab"): "the same dummy, passed through the compose config",
     ("services/pethistory/tests/test_secret.py", "testing"): "moto's documented dummy credentials",
