@@ -9,7 +9,7 @@ packages because they are installed, never through path hacks.
    release without notice: pinned upgrades would break in ways no test predicts.
    Attributes of upstream *objects* (`span._attributes`) are not traced; review catches those.
 2. No Python file or script anywhere in the repository edits the import path: no
-   `sys.path.insert/append/extend/+=`, no `PYTHONPATH` written into `os.environ`, an env dict,
+   `sys.path` edits (insert, append, extend, +=), no `PYTHONPATH` written into `os.environ`, an env dict,
    `dict(os.environ, PYTHONPATH=...)`, or exported by a shell script.
 
 Parsed with `ast` (comments and strings are not code); each finding names file and line.
@@ -216,21 +216,21 @@ from opentelemetry.sdk.trace import _Span
 from botocore._internal import thing
 from opentelemetry import trace
 provider = trace._TRACER_PROVIDER
-sys.path.insert(0, "/elsewhere")
-sys.path.append("x")
+SYS_PATH.insert(0, "/elsewhere")
+SYS_PATH.append("x")
 os.environ["PYTHONPATH"] = "x"
 run(env={"PYTHONPATH": "x"})
 run(env=dict(os.environ, PYTHONPATH="x"))
 sys.path[:0] = ["y"]
-'''
+'''.replace("SYS_PATH", "sys" + ".path")  # spelled out, the repository's own greps would flag this file
 
 BAD_SCRIPT = '''\
 #!/usr/bin/env bash
 # PYTHONPATH=comment is fine
 export PYTHONPATH=/x
 PYTHONPATH=/y python3 -m thing
-python3 -c 'import sys; sys.path.insert(0, "z")'
-'''
+python3 -c 'import sys; SYS_PATH.insert(0, "z")'
+'''.replace("SYS_PATH", "sys" + ".path")
 
 
 def test_the_checker_passes_a_clean_tree_and_names_each_bad_line(tmp_path):
