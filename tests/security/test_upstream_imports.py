@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CODE_DIRS = ("services", "labcli", "bench", "loadgen", "console")
 # The lab's own packages: their `_names` are the lab's to use.
 OWN_PACKAGES = {"labservice", "pethistory", "petsite", "labcli", "labtest", "labbench"}
-SKIP_PARTS = {".git", "node_modules", "__pycache__", ".venv", ".venv-lab"}
+SKIP_PARTS = {".git", "node_modules", "__pycache__", ".venv"}
 # `_`-prefixed names that are documented public API, and where.
 DOCUMENTED = {
     "_get_current_object": "werkzeug LocalProxy (flask.request, flask.g): documented way to the proxied object",
