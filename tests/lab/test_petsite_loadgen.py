@@ -1,7 +1,9 @@
 """With LAB_BACKEND=local: PetSite's page and API, one trace PetSite -> PetAdoptionsHistory ->
 PostgreSQL in Jaeger, the service dependency, Locust's UI, and a short headless `scripts/lab load`
-run that moves transactions_history_count in Prometheus; `scripts/lab load` argument handling
+run whose GETs and history rows show in Prometheus; `scripts/lab load` argument handling
 (no Docker)."""
+import json
+import re
 import secrets
 import subprocess
 import time
@@ -45,15 +47,20 @@ def test_petsite_page_renders_the_history(urls):
     assert 'id="clear"' in html and 'id="adopt"' in html
 
 
-@e2e
-def test_adoption_then_housekeeping_shows_up_through_petsite(urls):
-    pet = f"e2e{secrets.token_hex(4)}"
-    request = urllib.request.Request(urls["petsite"] + "/api/adopt", method="POST",
-                                     data=f'{{"pet_id": "{pet}"}}'.encode(),
+def adopt_and_move(petsite, pet=None):
+    """One adoption through PetSite's API, then housekeeping moves it into the history."""
+    body = json.dumps({"pet_id": pet} if pet else {}).encode()
+    request = urllib.request.Request(petsite + "/api/adopt", method="POST", data=body,
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
-    fetch_text(urls["petsite"] + "/api/housekeeping", "POST")
+    fetch_text(petsite + "/api/housekeeping", "POST")
+
+
+@e2e
+def test_adoption_then_housekeeping_shows_up_through_petsite(urls):
+    pet = f"e2e{secrets.token_hex(4)}"
+    adopt_and_move(urls["petsite"], pet)
     _, rows = get(urls["petsite"] + "/pethistory")
     assert pet in {row["pet_id"] for row in rows}
 
@@ -125,27 +132,27 @@ def test_locust_web_ui_answers(urls):
     assert status == 200 and content_type == "text/html" and "locust" in html.lower()
 
 
-QUERY = 'transactions_history_count{container_name="pethistory"}'
+HISTORY = 'transactions_history_count{container_name="pethistory"}'
+GETS = 'transactions_get_count_total{container_name="pethistory"}'
 
 
-def history_count(prometheus):
-    _, body = get(f"{prometheus}/api/v1/query?query={urllib.parse.quote(QUERY)}")
+def latest(prometheus, query):
+    _, body = get(f"{prometheus}/api/v1/query?query={urllib.parse.quote(query)}")
     result = body["data"]["result"]
     return float(result[0]["value"][1]) if result else None
 
 
-def history_values_since(prometheus, start):
-    params = urllib.parse.urlencode({"query": QUERY, "start": start, "end": time.time(), "step": "5"})
-    _, body = get(f"{prometheus}/api/v1/query_range?{params}")
-    return {float(v) for series in body["data"]["result"] for _, v in series["values"]}
+def requests_named(summary, name):
+    """The request count of one row of Locust's summary ("GET  2 list history  12  0(0.00%) |")."""
+    found = re.search(rf"^\s*\w+\s+{re.escape(name)}\s+(\d+)\s", summary, re.MULTILINE)
+    return int(found.group(1)) if found else 0
 
 
 @e2e
-def test_headless_load_run_has_no_failures_and_moves_the_history_count(urls):
+def test_headless_load_run_has_no_failures_and_shows_in_both_metrics(urls):
     prometheus = urls["prometheus"]
-    before = poll(lambda: [c] if (c := history_count(prometheus)) is not None else None, 120,
-                  what="transactions_history_count in Prometheus")[0]
-    started = time.time()
+    gets_before = poll(lambda: [c] if (c := latest(prometheus, GETS)) is not None else None, 120,
+                       what="transactions_get_count_total in Prometheus")[0]
     proc = subprocess.run([str(LAB), "load", "--users", "3", "--duration", "15s", "--think", "1"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
@@ -153,9 +160,19 @@ def test_headless_load_run_has_no_failures_and_moves_the_history_count(urls):
     assert "Aggregated" in output and "1 housekeeping" in output and "3 adopt a pet" in output
     aggregated = next(line for line in output.splitlines() if line.strip().startswith("Aggregated"))
     assert " 0(0.00%)" in aggregated, aggregated
-    # the collector scrapes pethistory every 20 s, Prometheus the collector every 15 s
-    poll(lambda: history_values_since(prometheus, started) - {before}, 120,
-         what=f"transactions_history_count to move away from {before} after the run")
+    listed = requests_named(output, "2 list history")
+    assert listed > 0, output[-4000:]
+    # The counter counts exactly the GETs the history service served: the run's "2 list history"
+    # (the collector scrapes pethistory every 20 s, Prometheus the collector every 15 s).
+    poll(lambda: latest(prometheus, GETS) == gets_before + listed, 120,
+         what=f"transactions_get_count_total at {gets_before:g} + {listed}")
+    # The gauge follows the database: whatever the run left (its clears make the number random),
+    # one more adoption moves it to a value Prometheus must then show.
+    adopt_and_move(urls["petsite"])
+    _, rows = get(urls["petsite"] + "/pethistory")
+    poll(lambda: latest(prometheus, HISTORY) == len(rows), 120,
+         what=f"transactions_history_count at {len(rows)}, the rows the history holds")
+
 
 
 # --- `scripts/lab load` argument handling (no Docker needed) --------------------------------
