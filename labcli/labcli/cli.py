@@ -5,7 +5,8 @@ import re
 import socket
 import sys
 
-from . import awscreds, compose, dashboard, insights, servicemap, verify
+from . import (adopt, awscreds, cleanup, compose, dashboard, insights, journey, metricsview,
+               servicemap, traceview, verify)
 from .compose import LabError, docker_compose
 from .urls import lab_urls, table
 
@@ -186,8 +187,10 @@ def parser():
         s.add_argument("service")
         s.set_defaults(func=func)
 
-    # Reading the signals back (one module per subcommand): map, insights, dashboard, verify.
-    for module in (servicemap, insights, dashboard, verify):
+    # The walkthrough's steps (one module per subcommand): adopt pets past the blog's 90 rows; read
+    # the signals back as its figures show them (map, trace, insights, metrics, dashboard); check
+    # them (verify, walkthrough); remove what the aws backend created (cleanup).
+    for module in (adopt, servicemap, traceview, insights, metricsview, dashboard, verify, journey, cleanup):
         module.add_parser(sub)
     return p
 
