@@ -1,6 +1,4 @@
 """scripts/lab fails in one line (no traceback, non-zero exit) on bad input or no engine."""
-import contextlib
-import io
 import os
 import re
 import subprocess
@@ -10,6 +8,7 @@ from labcli import servicemap
 import pytest
 
 from labtest.checkout import LAB
+from labtest.lab_cli import choices_named_by, defined_subcommands
 
 
 def lab(*args, env=None):
@@ -49,23 +48,6 @@ def test_missing_docker_client_is_a_one_line_error(tmp_path):
 # No lab is needed: --help and argument errors exit before the CLI looks for a Docker engine
 # (DOCKER_HOST points nowhere, so a subcommand that did reach for it would fail loudly).
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
-
-
-def choices_named_by(stderr):
-    """The subcommands argparse lists after an invalid choice: "(choose from 'up', 'down', ...)"."""
-    match = re.search(r"invalid choice: .*\(choose from (.*)\)\s*$", stderr.strip(), re.S)
-    assert match, f"no 'choose from' list in:\n{stderr}"
-    return [name.strip(" '\"") for name in match.group(1).split(",")]
-
-
-def defined_subcommands():
-    """Every subcommand labcli's parser defines, with or without a help text: argparse names
-    them all when it refuses an unknown one."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exit_:
-        labcli_cli.parser().parse_args(["no-such-subcommand"])
-    assert exit_.value.code == 2
-    return choices_named_by(err.getvalue())
 
 
 def listed_in_help(help_text):
