@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from xml.etree import ElementTree
 
 from .compose import LabError
 
@@ -93,16 +94,46 @@ class EmulatorClient:
                 break
         return events[:limit]
 
-    # --- CloudWatch
+    def log_groups(self, prefix):
+        """DescribeLogGroups: [{logGroupName, storedBytes, retentionInDays (when set), ...}]."""
+        groups, token = [], None
+        while True:
+            payload = {"logGroupNamePrefix": prefix, **({"nextToken": token} if token else {})}
+            out = self._logs("DescribeLogGroups", payload)
+            groups += out.get("logGroups", [])
+            token = out.get("nextToken")
+            if not token:
+                return groups
+
+    def delete_log_group(self, name):
+        self._logs("DeleteLogGroup", {"logGroupName": name})
+
+    # --- CloudWatch (query protocol: form in, XML out)
+    def _cloudwatch(self, action, params):
+        form = urllib.parse.urlencode({"Action": action, "Version": "2010-08-01", **params}).encode()
+        return self._post("cloudwatch", "/", form, {"Content-Type": "application/x-www-form-urlencoded"})
+
     def put_dashboard(self, name, body):
-        form = urllib.parse.urlencode({"Action": "PutDashboard", "Version": "2010-08-01",
-                                       "DashboardName": name, "DashboardBody": body}).encode()
-        self._post("cloudwatch", "/", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        self._cloudwatch("PutDashboard", {"DashboardName": name, "DashboardBody": body})
 
     def get_dashboard(self, name):
-        form = urllib.parse.urlencode({"Action": "GetDashboard", "Version": "2010-08-01",
-                                       "DashboardName": name}).encode()
-        return self._post("cloudwatch", "/", form, {"Content-Type": "application/x-www-form-urlencoded"}).decode()
+        return self._cloudwatch("GetDashboard", {"DashboardName": name}).decode()
+
+    def dashboards(self, prefix):
+        """ListDashboards: [{DashboardName, Size, LastModified}]."""
+        entries, token = [], None
+        while True:
+            params = {"DashboardNamePrefix": prefix, **({"NextToken": token} if token else {})}
+            root = ElementTree.fromstring(self._cloudwatch("ListDashboards", params))
+            entries += [{"DashboardName": m.findtext("{*}DashboardName"), "Size": int(m.findtext("{*}Size") or 0),
+                         "LastModified": m.findtext("{*}LastModified")}
+                        for m in root.iterfind(".//{*}DashboardEntries/{*}member")]
+            token = root.findtext(".//{*}NextToken")
+            if not token:
+                return entries
+
+    def delete_dashboards(self, names):
+        self._cloudwatch("DeleteDashboards", {f"DashboardNames.member.{i}": n for i, n in enumerate(names, 1)})
 
 
 class Boto3Client:
@@ -155,8 +186,48 @@ class Boto3Client:
     def query_results(self, query_id):
         return self._client("logs").get_query_results(queryId=query_id)
 
+    def log_groups(self, prefix):
+        pages = self._client("logs").get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix)
+        return [g for page in pages for g in page.get("logGroups", [])]
+
+    def delete_log_group(self, name):
+        self._client("logs").delete_log_group(logGroupName=name)
+
+    def dashboards(self, prefix):
+        pages = self._client("cloudwatch").get_paginator("list_dashboards").paginate(DashboardNamePrefix=prefix)
+        return [d for page in pages for d in page.get("DashboardEntries", [])]
+
+    def delete_dashboards(self, names):
+        self._client("cloudwatch").delete_dashboards(DashboardNames=list(names))
+
     def put_dashboard(self, name, body):
         out = self._client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=body)
         problems = out.get("DashboardValidationMessages") or []
         if problems:
             raise LabError(f"PutDashboard: {problems[0].get('Message')} ({problems[0].get('DataPath')})")
+
+    def list_metrics(self, namespace):
+        """[{MetricName, Dimensions: [{Name, Value}]}] of namespace (ListMetrics)."""
+        pages = self._client("cloudwatch").get_paginator("list_metrics").paginate(Namespace=namespace)
+        return [{"MetricName": m["MetricName"], "Dimensions": m.get("Dimensions", [])}
+                for page in pages for m in page["Metrics"]]
+
+    def latest_values(self, namespace, metrics, start, end, period=60, stat="Average"):
+        """[(timestamp, value) or (None, None)] for each of metrics (list_metrics' entries): the
+        newest datapoint of GetMetricData in [start, end]."""
+        cloudwatch, out = self._client("cloudwatch"), []
+        for i in range(0, len(metrics), 500):   # GetMetricData takes at most 500 queries
+            batch = metrics[i:i + 500]
+            queries = [{"Id": f"m{n}", "ReturnData": True,
+                        "MetricStat": {"Metric": {"Namespace": namespace, **m}, "Period": period, "Stat": stat}}
+                       for n, m in enumerate(batch)]
+            newest = {}
+            pages = cloudwatch.get_paginator("get_metric_data").paginate(
+                MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampDescending")
+            for page in pages:
+                for result in page["MetricDataResults"]:
+                    for t, v in zip(result.get("Timestamps", []), result.get("Values", [])):
+                        if t.timestamp() > newest.get(result["Id"], (0, None))[0]:
+                            newest[result["Id"]] = (t.timestamp(), v)
+            out += [newest.get(f"m{n}", (None, None)) for n in range(len(batch))]
+        return out
