@@ -8,6 +8,8 @@
   emf       (emulated) EMF events in /metrics/PetAdoptionsHistory, namespace PetAdoptionsHistory
   map       the service map of the last minutes has PetSite, PetAdoptionsHistory and the
             database, with the edges PetSite -> PetAdoptionsHistory -> database
+Each check is a fetch (one attempt -> (ok, detail)) that verify polls; `lab walkthrough`
+(journey.py) runs the same fetches once.
 """
 import json
 import secrets
@@ -16,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 
-from . import compose, servicemap
+from . import compose, servicemap, traceview
 from .compose import LabError
 from .endpoints import LOG_GROUP, NAMESPACE, get_json, resolve
 from .urls import table
@@ -75,47 +77,51 @@ def check_services():
     return True, "all running and healthy"
 
 
+def jaeger_spans(trace, trace_id):
+    """(ok, detail) of one Jaeger trace: the service's server span, custom span and db span."""
+    spans = trace["spans"]
+    procs = {k: v["serviceName"] for k, v in trace["processes"].items()}
+    mine = [s for s in spans if procs.get(s["processID"]) == SERVICE]
+    tags = [{t["key"]: t["value"] for t in s.get("tags", [])} for s in mine]
+    server = any(t.get("span.kind") == "server" for t in tags)
+    custom = any(s["operationName"] in ("transactions_get", "transactions_delete") for s in mine)
+    db = any(t.get("db.system") == "postgresql" for t in tags)
+    missing = [n for n, ok in (("server span", server), ("custom span transactions_get", custom),
+                               ("db span", db)) if not ok]
+    if missing:
+        return False, f"trace {trace_id}: missing {', '.join(missing)} of {SERVICE}"
+    return True, f"trace {trace_id}: {len(spans)} spans ({', '.join(sorted(set(procs.values())))})"
+
+
 def _jaeger_trace(ep, trace_id):
     def fetch():
-        try:
-            data = get_json(ep.jaeger, f"/api/traces/{trace_id}").get("data") or []
-        except LabError as err:
-            if "HTTP 404" in str(err):
-                return False, f"trace {trace_id} not in Jaeger"
-            raise
-        spans = data[0]["spans"] if data else []
-        procs = {k: v["serviceName"] for k, v in (data[0]["processes"] if data else {}).items()}
-        mine = [s for s in spans if procs.get(s["processID"]) == SERVICE]
-        tags = [{t["key"]: t["value"] for t in s.get("tags", [])} for s in mine]
-        server = any(t.get("span.kind") == "server" for t in tags)
-        custom = any(s["operationName"] in ("transactions_get", "transactions_delete") for s in mine)
-        db = any(t.get("db.system") == "postgresql" for t in tags)
-        missing = [n for n, ok in (("server span", server), ("custom span transactions_get", custom),
-                                   ("db span", db)) if not ok]
-        if missing:
-            return False, f"trace {trace_id}: missing {', '.join(missing)} of {SERVICE}"
-        return True, f"trace {trace_id}: {len(spans)} spans ({', '.join(sorted(set(procs.values())))})"
+        trace = traceview.jaeger_trace(ep.jaeger, trace_id)
+        if trace is None:
+            return False, f"trace {trace_id} not in Jaeger"
+        return jaeger_spans(trace, trace_id)
     return fetch
+
+
+def xray_segments(docs, xid):
+    """(ok, detail) of one X-Ray trace's documents: the service's segment, custom and sql subsegments."""
+    segs = [d for d in docs if d.get("name") == SERVICE and d.get("type") != "subsegment"]
+    names = {d.get("name") for d in docs}
+    db = any("sql" in d for d in docs)
+    custom = bool(names & {"transactions_get", "transactions_delete"})
+    missing = [n for n, ok in (("segment", segs), ("custom subsegment transactions_get", custom),
+                               ("sql subsegment", db)) if not ok]
+    if missing:
+        return False, f"X-Ray trace {xid}: missing {', '.join(missing)} of {SERVICE}"
+    return True, f"X-Ray trace {xid}: {len(docs)} documents"
 
 
 def _xray_trace(ep, client, trace_id):
-    xid = f"1-{trace_id[:8]}-{trace_id[8:]}"
-
-    def fetch():
-        docs = client.segment_documents([xid])
-        segs = [d for d in docs if d.get("name") == SERVICE and d.get("type") != "subsegment"]
-        names = {d.get("name") for d in docs}
-        db = any("sql" in d for d in docs)
-        custom = bool(names & {"transactions_get", "transactions_delete"})
-        missing = [n for n, ok in (("segment", segs), ("custom subsegment transactions_get", custom),
-                                   ("sql subsegment", db)) if not ok]
-        if missing:
-            return False, f"X-Ray trace {xid}: missing {', '.join(missing)} of {SERVICE}"
-        return True, f"X-Ray trace {xid}: {len(docs)} documents"
-    return fetch
+    xid = traceview.xray_id(trace_id)
+    return lambda: xray_segments(client.segment_documents([xid]), xid)
 
 
-def _prometheus_metrics(ep):
+def prometheus_metrics(ep):
+    """A fetch: both metrics fresh in Prometheus with pod_name and container_name."""
     def fetch():
         found = []
         for name in METRICS:
@@ -129,7 +135,8 @@ def _prometheus_metrics(ep):
     return fetch
 
 
-def _emf(client, window_s=90):
+def emf(client, window_s=90):
+    """A fetch: EMF events of both metrics in the log group, namespace and dimensions set."""
     def fetch():
         events = client.log_events(LOG_GROUP, time.time() - window_s)
         docs = []
@@ -151,7 +158,8 @@ def _emf(client, window_s=90):
     return fetch
 
 
-def _map(ep, minutes):
+def service_map(ep, minutes):
+    """A fetch: the map of the last minutes has PetSite -> PetAdoptionsHistory -> a database."""
     def fetch():
         graph = servicemap.collect(ep, minutes)
         dbs = [n for n, v in graph.nodes.items() if v["type"] == servicemap.DATABASE]
@@ -183,12 +191,12 @@ def run_checks(ep, timeout=60, minutes=5, services=True):
         return checks
     if ep.backend == "local":
         record("trace", poll(_jaeger_trace(ep, trace_id), timeout))
-        record("metrics", poll(_prometheus_metrics(ep), timeout))
+        record("metrics", poll(prometheus_metrics(ep), timeout))
     else:
         client = ep.aws_client()
         record("trace", poll(_xray_trace(ep, client, trace_id), timeout))
-        record("metrics+emf", poll(_emf(client), timeout))
-    record("map", poll(_map(ep, minutes), min(timeout, 30)))
+        record("metrics+emf", poll(emf(client), timeout))
+    record("map", poll(service_map(ep, minutes), min(timeout, 30)))
     return checks
 
 
