@@ -1,9 +1,11 @@
-"""The lab's console page (:8070), `python -m labcli.console`: links to the UIs, the service map
-(inline SVG), recent traces, the two walkthrough metrics as charts and the Logs Insights result,
-in one page with no external assets. Stdlib only; it reads the backends with the rest of
+"""The lab's console page (:8070), `python -m labcli.console`: the walkthrough's steps with their
+status (journey.py, as `lab walkthrough` prints them), links to the UIs, the service map (inline
+SVG), recent traces, the two walkthrough metrics as charts and the Logs Insights result, in one
+page with no external assets. Stdlib only; it reads the backends with the rest of
 labcli, configured by environment (see endpoints.py):
   LAB_OBSERVE_BACKEND  local | emulated | aws
   LAB_JAEGER_URL, LAB_PROMETHEUS_URL, LAB_AWS_ENDPOINT_URL   how the console reaches them
+  LAB_PETHISTORY_URL   how it reaches the service (default: its compose name, pethistory:8080)
   LAB_LINKS            "label=url,label=url": the links shown (URLs as the browser sees them)
   CONSOLE_DASHBOARD    a dashboard body to draw instead of the packaged one
 Routes: / (the page), /map.svg, /healthz.
@@ -15,7 +17,7 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import dashboard, insights, mapdraw, servicemap
+from . import dashboard, insights, journey, mapdraw, servicemap
 from .charts import svg_line_chart
 from .endpoints import LOG_GROUP, get_json, resolve
 
@@ -24,12 +26,38 @@ METRICS = ("transactions_history_count", "transactions_get_count_total")
 esc = html.escape
 
 
+def link_items():
+    """[(label, url)] of LAB_LINKS."""
+    return [tuple(item.partition("=")[::2]) for item in filter(None, os.environ.get("LAB_LINKS", "").split(","))]
+
+
 def links():
-    out = []
-    for item in filter(None, os.environ.get("LAB_LINKS", "").split(",")):
-        label, _, url = item.partition("=")
-        out.append(f'<li><a href="{esc(url)}">{esc(label)}</a> <code>{esc(url)}</code></li>')
+    out = [f'<li><a href="{esc(url)}">{esc(label)}</a> <code>{esc(url)}</code></li>' for label, url in link_items()]
     return "<ul>" + "".join(out) + "</ul>" if out else "<p>(no links configured)</p>"
+
+
+def walkthrough(ep):
+    """The steps and their status, from journey.py. No Docker here, so no container check; the
+    hints name PetSite as the browser reaches it. With aws the checks need the user's credentials,
+    so the steps are listed for `scripts/lab walkthrough` on their machine."""
+    if ep.backend == "aws":
+        results = [journey.Result(step, "", "") for step in journey.STEPS]
+        intro = ("<p>Backend aws: this page holds no AWS credentials; on your machine "
+                 "<code>scripts/lab walkthrough</code> checks each step with yours.</p>")
+    else:
+        petsite = dict(link_items()).get("PetSite")
+        results = journey.run(ep, MINUTES, services=False, petsite=petsite)
+        done = sum(r.status == journey.DONE for r in results)
+        intro = (f"<p>{done} of {sum(r.status != journey.NA for r in results)} steps done "
+                 f"(last {MINUTES:g} min; <code>scripts/lab walkthrough</code> prints the same).</p>")
+    rows = "".join(
+        f"<tr class='step' data-step='{r.step.number}' data-status='{esc(r.status)}'><td>{r.step.number}</td>"
+        f"<td>{esc(r.step.title)}<br><code class='anchor'>{esc(journey.DOC + r.step.anchor)}</code></td>"
+        f"<td>{esc(r.step.figure)}</td><td class='status'>{esc(r.status or '-')}</td>"
+        f"<td>{'next: <code>' + esc(r.next) + '</code><br>' if r.next else ''}{esc(r.detail)}</td></tr>"
+        for r in results)
+    return (f"{intro}<table id='steps'><tr><th>step</th><th>title (in {journey.DOC})</th><th>figure</th>"
+            f"<th>status</th><th>next / detail</th></tr>{rows}</table>")
 
 
 def map_svg(ep):
@@ -123,7 +151,8 @@ def aws_notice(ep):
 
 def page():
     ep = resolve()
-    sections = [f"<section id='links'><h2>Lab UIs</h2>{links()}</section>"]
+    sections = [panel("walkthrough", "Walkthrough", walkthrough, ep),
+                f"<section id='links'><h2>Lab UIs</h2>{links()}</section>"]
     if ep.backend == "aws":
         sections.append(f"<section id='aws'><h2>AWS</h2>{aws_notice(ep)}</section>")
     else:
@@ -134,6 +163,7 @@ def page():
             "body{font-family:Helvetica,Arial,sans-serif;margin:16px;color:#222}section{margin-bottom:18px}"
             "h1{font-size:20px}h2{font-size:15px;border-bottom:1px solid #ddd}table{border-collapse:collapse;font-size:12px}"
             "td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}.error{color:#b00}svg.chart{margin-right:8px}"
+            "tr[data-status='done'] td.status{color:#070}tr[data-status='not yet'] td.status{color:#b60}"
             f"</style></head><body><h1>PetAdoptionsHistory lab console <small>(backend {esc(ep.backend)})</small></h1>"
             + "".join(sections) + "</body></html>")
 
@@ -168,6 +198,8 @@ def main():
         port = int(os.environ.get("PORT", "8070"))
     except ValueError:
         sys.exit(f"console: PORT must be a number, not {os.environ['PORT']!r}")
+    # compose.yaml gives the backends' addresses; the service's, unless it does, is its compose name.
+    os.environ.setdefault("LAB_PETHISTORY_URL", "http://pethistory:8080")
     print(f"console on :{port}", file=sys.stderr)
     ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
 
