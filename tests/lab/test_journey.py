@@ -3,6 +3,7 @@ itself, what a step shows when its backend does not answer, and on the running l
 emulated) the statuses after traffic through PetSite, the Insights step before and after
 `lab adopt`, and the console listing the same steps with the same statuses."""
 import json
+import os
 import re
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from labcli.endpoints import Endpoints
 from labcli.urls import published
 from labtest.checkout import LAB, ROOT
 from labtest.lab_http import poll
+from labtest.lab_session import docker_engine_answers
 
 e2e = pytest.mark.e2e
 PETSITE = "http://127.0.0.1:8000"
@@ -132,6 +134,16 @@ def test_the_console_on_aws_lists_the_steps_for_the_command_on_the_users_machine
 
 def lab(*args, timeout=240):
     return subprocess.run([str(LAB), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_command_exits_1_in_one_line_only_when_no_lab_runs():
+    if not docker_engine_answers():
+        pytest.skip("no Docker engine answers")
+    # a compose project with no containers: the lab's commands see no lab running
+    proc = subprocess.run([str(LAB), "walkthrough"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COMPOSE_PROJECT_NAME": "petlab-no-lab-here"})
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == ["lab: error: the lab is not running (scripts/lab up)"]
 
 
 def call(url, method="GET"):
