@@ -151,9 +151,13 @@ def _prometheus_query(declaration, minutes):
 
 
 def rows_from_cloudwatch(client, minutes, namespace=NAMESPACE):
-    metrics = client.list_metrics(namespace)
+    from botocore.exceptions import BotoCoreError, ClientError   # the aws backend's client is boto3
     end = time.time()
-    values = client.latest_values(namespace, metrics, end - minutes * 60, end, PERIOD_S)
+    try:
+        metrics = client.list_metrics(namespace)
+        values = client.latest_values(namespace, metrics, end - minutes * 60, end, PERIOD_S)
+    except (BotoCoreError, ClientError) as err:
+        raise LabError(f"CloudWatch: {err}")
     rows = [MetricRow(m["MetricName"], {d["Name"]: d["Value"] for d in m.get("Dimensions", [])}, v, t)
             for m, (t, v) in zip(metrics, values)]
     return sorted(rows, key=lambda r: (r.metric, sorted(r.dimensions.items())))
@@ -181,7 +185,11 @@ def _hint(backend, minutes):
 
 
 def _number(value):
-    return "-" if value is None else f"{value:.6g}"
+    if value is None:
+        return "-"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.1f}" if abs(value) >= 1e6 else f"{value:.6g}"
 
 
 def _at(t):

@@ -12,7 +12,6 @@ shown. Ids are accepted in either form, W3C (32 hex) or X-Ray (1-8hex-24hex), on
 """
 import json
 import re
-import sys
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field

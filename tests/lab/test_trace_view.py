@@ -64,6 +64,22 @@ def test_clear_history_is_one_chain_down_to_the_delete_statement(roots):
     assert [r[4] for r in rows[:4]] == [None] * 4
 
 
+def test_the_petsite_stubs_trace_has_the_same_tree_on_both_backends():
+    """The real PetSite (zero-code instrumentation, client span named by its method only),
+    recorded by fixtures/traceview/record.py on each backend."""
+    strip = lambda nodes: [(n.service, n.operation, n.status, n.statement, strip(n.children)) for n in nodes]
+    jaeger = traceview.tree_from_jaeger(load("traceview/jaeger_delete.json"))
+    xray = traceview.tree_from_segments(load("traceview/xray_delete.json"))
+    assert strip(jaeger) == strip(xray)
+    assert [(d, s, o) for d, s, o, _, _ in chain(jaeger)] == [
+        (0, "PetSite", "DELETE /pethistory/deletepetadoptionshistory"),
+        (1, "PetSite", "DELETE /petadoptionshistory/api/home/transactions"),
+        (2, "PetAdoptionsHistory", "DELETE /petadoptionshistory/api/home/transactions"),
+        (3, "PetAdoptionsHistory", "transactions_delete"),
+        (4, "adoptions", "DELETE")]
+    assert chain(xray)[4][4] == "DELETE FROM transactions_history"
+
+
 def test_jaeger_and_xray_durations_are_the_recorded_ones():
     jaeger = traceview.tree_from_jaeger(delete_trace_jaeger())
     spans = {s["operationName"]: s["duration"] / 1000 for s in delete_trace_jaeger()["spans"]}
