@@ -8,7 +8,6 @@ scrapes pethistory every 20 s, so the metric follows within about 20 s.
 Run it without load: the Locust users clear the history at random.
 """
 import json
-import sys
 import urllib.error
 import urllib.request
 
@@ -62,11 +61,10 @@ def cmd_adopt(args):
     ep = resolve()
     if not ep.petsite:
         raise LabError("PetSite is not published (petsite-stub in compose.yaml)")
-    print(f"lab: adopting {args.n} pet(s) through PetSite {ep.petsite} ({len(counts)} call(s) of at most "
-          f"{MAX_BATCH}), then housekeeping", file=sys.stderr)
     adopted, moved, rows = adopt(ep.petsite, counts)
     later = "; backend local: Prometheus reads the collector up to 15 s later" if ep.backend == "local" else ""
-    print(f"adopted {adopted} pet(s); housekeeping moved {moved} adoption(s) into the history\n"
+    print(f"adopted {adopted} pet(s) through PetSite {ep.petsite} ({len(counts)} call(s) of at most {MAX_BATCH}); "
+          f"housekeeping moved {moved} adoption(s) into the history\n"
           f"the history now holds {rows} row(s) (GET {ep.petsite}/pethistory)\n"
           f"transactions_history_count shows it within about 20 s (the collector scrapes every 20 s{later}); "
           f"then: scripts/lab insights")
