@@ -18,6 +18,7 @@ import re
 import sys
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from .compose import LabError
@@ -150,14 +151,26 @@ def _prometheus_query(declaration, minutes):
     return f"{{{matchers}}}[{int(minutes * 60)}s]"
 
 
-def rows_from_cloudwatch(client, minutes, namespace=NAMESPACE):
-    from botocore.exceptions import BotoCoreError, ClientError   # the aws backend's client is boto3
-    end = time.time()
+@contextmanager
+def aws_errors(service):
+    """boto3's errors (no credentials, no answer, access denied) as one LabError line; without
+    boto3 (the emulator's client, which raises LabErrors itself) nothing to translate."""
     try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        yield
+        return
+    try:
+        yield
+    except (BotoCoreError, ClientError) as err:
+        raise LabError(f"{service}: {err}")
+
+
+def rows_from_cloudwatch(client, minutes, namespace=NAMESPACE):
+    end = time.time()
+    with aws_errors("CloudWatch"):
         metrics = client.list_metrics(namespace)
         values = client.latest_values(namespace, metrics, end - minutes * 60, end, PERIOD_S)
-    except (BotoCoreError, ClientError) as err:
-        raise LabError(f"CloudWatch: {err}")
     rows = [MetricRow(m["MetricName"], {d["Name"]: d["Value"] for d in m.get("Dimensions", [])}, v, t)
             for m, (t, v) in zip(metrics, values)]
     return sorted(rows, key=lambda r: (r.metric, sorted(r.dimensions.items())))

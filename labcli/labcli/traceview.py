@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from .compose import LabError
 from .endpoints import get_json
+from .metricsview import aws_errors
 from .servicemap import _flatten, _seg_ms, _span_fault, _tags
 
 SERVICE = "PetAdoptionsHistory"
@@ -175,7 +176,8 @@ def find_trace(ep, operation=OPERATION, minutes=15):
     start = end - minutes * 60
     if ep.backend == "local":
         return jaeger_find(_jaeger(ep), operation, start, end)
-    return xray_find(ep.aws_client(), operation, start, end)
+    with aws_errors("X-Ray"):
+        return xray_find(ep.aws_client(), operation, start, end)
 
 
 def tree(ep, trace_id):
@@ -183,7 +185,8 @@ def tree(ep, trace_id):
     if ep.backend == "local":
         trace = jaeger_trace(_jaeger(ep), trace_id)
         return tree_from_jaeger(trace) if trace else []
-    return tree_from_segments(ep.aws_client().segment_documents([xray_id(trace_id)]))
+    with aws_errors("X-Ray"):
+        return tree_from_segments(ep.aws_client().segment_documents([xray_id(trace_id)]))
 
 
 def _jaeger(ep):

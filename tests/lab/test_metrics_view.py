@@ -125,6 +125,9 @@ def test_bad_regex_is_one_line():
 def test_bad_option_is_refused_by_the_parser(args):
     proc = lab(*args)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert errors == [proc.stderr.strip().splitlines()[-1]]   # argparse's usage, then one error line
+    assert re.match(r"lab metrics: error: argument --\w+: invalid (choice|float value)", errors[0]), proc.stderr
 
 
 def parse_table(stdout):
