@@ -5,7 +5,7 @@ page with no external assets. Stdlib only; it reads the backends with the rest o
 labcli, configured by environment (see endpoints.py):
   LAB_OBSERVE_BACKEND  local | emulated | aws
   LAB_JAEGER_URL, LAB_PROMETHEUS_URL, LAB_AWS_ENDPOINT_URL   how the console reaches them
-  LAB_PETHISTORY_URL   how it reaches the service (default: its compose name, pethistory:8080)
+  LAB_PETHISTORY_URL   how it reaches the service (compose: pethistory:8080)
   LAB_LINKS            "label=url,label=url": the links shown (URLs as the browser sees them)
   CONSOLE_DASHBOARD    a dashboard body to draw instead of the packaged one
 Routes: / (the page), /map.svg, /healthz.
@@ -114,14 +114,9 @@ def metric_charts(ep):
 
 
 def insights_result(ep):
-    if ep.backend == "local":
-        data = get_json(ep.prometheus, "/api/v1/query", {"query": 'transactions_history_count{container_name="pethistory"} > 90'})
-        rows = [(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(r["value"][0]))), r["value"][1]) for r in data["data"]["result"]]
-        title = "Prometheus: transactions_history_count &gt; 90 (local backend: no log group)"
-        columns = ["time", "transactions_history_count"]
-    else:
-        columns, rows = insights.run(ep, insights.DEFAULT_QUERY, 60, LOG_GROUP)
-        title = f"Logs Insights on {LOG_GROUP}: <code>{esc(insights.DEFAULT_QUERY)}</code>"
+    columns, rows = insights.run(ep, insights.DEFAULT_QUERY, 60, LOG_GROUP)
+    where, how = insights.source(ep, LOG_GROUP)
+    title = f"Logs Insights on {esc(where)} ({esc(how)}): <code>{esc(insights.DEFAULT_QUERY)}</code>"
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r) + "</tr>" for r in rows)
     return f"<p>{title}</p><table id='insights'><tr>{head}</tr>{body}</table><p class='count'>{len(rows)} row(s)</p>"
@@ -198,8 +193,6 @@ def main():
         port = int(os.environ.get("PORT", "8070"))
     except ValueError:
         sys.exit(f"console: PORT must be a number, not {os.environ['PORT']!r}")
-    # compose.yaml gives the backends' addresses; the service's, unless it does, is its compose name.
-    os.environ.setdefault("LAB_PETHISTORY_URL", "http://pethistory:8080")
     print(f"console on :{port}", file=sys.stderr)
     ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
 

@@ -65,7 +65,7 @@ class Graph:
 
 # --- builders ------------------------------------------------------------------------------
 
-def _tags(span):
+def span_tags(span):
     return {t["key"]: t["value"] for t in span.get("tags", [])}
 
 
@@ -77,7 +77,7 @@ def _status(tags):
         return None
 
 
-def _span_fault(tags):
+def span_fault(tags):
     return tags.get("error") in (True, "true") or tags.get("otel.status_code") == "ERROR"
 
 
@@ -107,33 +107,33 @@ def graph_from_jaeger(traces):
                 parent_of[span["spanID"]] = refs[0]
                 children[refs[0]].append(span)
         for sid, span in spans.items():
-            service, tags = procs.get(span["processID"], "?"), _tags(span)
+            service, tags = procs.get(span["processID"], "?"), span_tags(span)
             ms = span.get("duration", 0) / 1000.0
             parent = spans.get(parent_of.get(sid))
             parent_service = procs.get(parent["processID"]) if parent else None
             if parent is None or parent_service != service:   # entry span of a service
-                graph.node(service).add(ms, _status(tags), _span_fault(tags))
+                graph.node(service).add(ms, _status(tags), span_fault(tags))
                 if parent is not None:
-                    ptags = _tags(parent)
+                    ptags = span_tags(parent)
                     use = (parent, ptags) if ptags.get("span.kind") == "client" else (span, tags)
                     graph.edge(parent_service, service).add(use[0].get("duration", 0) / 1000.0,
-                                                            _status(use[1]), _span_fault(use[1]))
+                                                            _status(use[1]), span_fault(use[1]))
             if tags.get("span.kind") == "client":
                 if not any(procs.get(c["processID"]) != service for c in children[sid]):
                     target = _remote_target(graph, tags)
-                    graph.nodes[target]["stats"].add(ms, _status(tags), _span_fault(tags))
-                    graph.edge(service, target).add(ms, _status(tags), _span_fault(tags))
+                    graph.nodes[target]["stats"].add(ms, _status(tags), span_fault(tags))
+                    graph.edge(service, target).add(ms, _status(tags), span_fault(tags))
     return graph
 
 
-def _flatten(doc, parent_id, out):
+def flatten_segments(doc, parent_id, out):
     item = dict(doc)
     if parent_id and "parent_id" not in item:
         item["parent_id"] = parent_id
         item["type"] = "subsegment"
     out[item["id"]] = item
     for sub in doc.get("subsegments", []) or []:
-        _flatten(sub, item["id"], out)
+        flatten_segments(sub, item["id"], out)
 
 
 def _seg_status(doc):
@@ -141,7 +141,7 @@ def _seg_status(doc):
     return status, bool(doc.get("fault")), bool(doc.get("error"))
 
 
-def _seg_ms(doc):
+def seg_ms(doc):
     return max(0.0, (doc.get("end_time", doc.get("start_time", 0)) - doc.get("start_time", 0)) * 1000.0)
 
 
@@ -157,7 +157,7 @@ def graph_from_segments(docs):
     for trace_docs in by_trace.values():
         items = {}
         for doc in trace_docs:
-            _flatten(doc, None, items)
+            flatten_segments(doc, None, items)
 
         def owner(item, depth=0):
             while item is not None and item.get("type") == "subsegment" and depth < 100:
@@ -171,11 +171,11 @@ def graph_from_segments(docs):
         for item in items.values():
             status, fault, error = _seg_status(item)
             if item.get("type") != "subsegment":
-                graph.node(item["name"]).add(_seg_ms(item), status, fault, error)
+                graph.node(item["name"]).add(seg_ms(item), status, fault, error)
                 caller = items.get(item.get("parent_id"))
                 if caller is not None and owner(caller) not in (None, item["name"]):
                     cstatus, cfault, cerror = _seg_status(caller)
-                    graph.edge(owner(caller), item["name"]).add(_seg_ms(caller), cstatus, cfault, cerror)
+                    graph.edge(owner(caller), item["name"]).add(seg_ms(caller), cstatus, cfault, cerror)
                 continue
             is_call = item.get("namespace") in ("remote", "aws", "sql") or "sql" in item
             if not is_call or segment_children.get(item["id"]):
@@ -187,8 +187,8 @@ def graph_from_segments(docs):
                 kind, system = DATABASE, (item.get("sql") or {}).get("database_type")
             else:
                 kind, system = (("AWS::" + item["name"]) if item.get("namespace") == "aws" else REMOTE), None
-            graph.node(item["name"], kind, system).add(_seg_ms(item), status, fault, error)
-            graph.edge(source, item["name"]).add(_seg_ms(item), status, fault, error)
+            graph.node(item["name"], kind, system).add(seg_ms(item), status, fault, error)
+            graph.edge(source, item["name"]).add(seg_ms(item), status, fault, error)
     return graph
 
 

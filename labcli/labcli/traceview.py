@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from .compose import LabError
 from .endpoints import get_json
 from .metricsview import aws_errors
-from .servicemap import _flatten, _seg_ms, _span_fault, _tags
+from .servicemap import flatten_segments, seg_ms, span_fault, span_tags
 
 SERVICE = "PetAdoptionsHistory"
 OPERATION = "transactions_delete"
@@ -80,7 +80,7 @@ def tree_from_jaeger(trace):
         (children[parent] if parent in spans else roots).append(span)
 
     def node(span):
-        tags = _tags(span)
+        tags = span_tags(span)
         service, operation = procs.get(span.get("processID"), "?"), span.get("operationName", "?")
         statement = tags.get("db.statement", tags.get("db.query.text"))
         if "db.system" in tags:   # the database is the node, as in X-Ray (a subsegment named after it)
@@ -89,7 +89,7 @@ def tree_from_jaeger(trace):
             url = tags.get("http.url", tags.get("url.full", tags.get("http.target", tags.get("url.path"))))
             operation = _http_operation(tags.get("http.method", tags.get("http.request.method")), url, operation)
         return SpanNode(service, operation, span.get("duration", 0) / 1000.0,
-                        "ERROR" if _span_fault(tags) else "OK", statement,
+                        "ERROR" if span_fault(tags) else "OK", statement,
                         [node(c) for c in children[span["spanID"]]])
     return [node(s) for s in roots]
 
@@ -128,7 +128,7 @@ def tree_from_segments(docs):
     except an `sql` one, which is the database's (named as X-Ray names it)."""
     items = {}
     for doc in docs:
-        _flatten(doc, None, items)
+        flatten_segments(doc, None, items)
     children, roots = defaultdict(list), []
     for item in sorted(items.values(), key=lambda i: i.get("start_time", 0)):
         (children[item["parent_id"]] if item.get("parent_id") in items else roots).append(item)
@@ -144,7 +144,7 @@ def tree_from_segments(docs):
             service, operation = item["name"], _statement_verb(statement, item["name"])
         else:
             service, operation = owner, _http_operation(request.get("method"), request.get("url"), item["name"])
-        return SpanNode(service, operation, _seg_ms(item), _xray_status(item), statement,
+        return SpanNode(service, operation, seg_ms(item), _xray_status(item), statement,
                         [node(c, owner) for c in children[item["id"]]])
     return [node(i, i["name"]) for i in roots]
 
@@ -152,7 +152,7 @@ def tree_from_segments(docs):
 def _operation_in(docs, operation):
     items = {}
     for doc in docs:
-        _flatten(doc, None, items)
+        flatten_segments(doc, None, items)
     return any(i.get("name") == operation for i in items.values())
 
 

@@ -115,3 +115,11 @@ def test_the_discovery_sees_a_subcommand_without_help(monkeypatch):
     assert "undocumented" in found
     assert "undocumented" not in listed_in_help(labcli_cli.parser().format_help())
     assert set(listed_in_help(original_help)) == set(SUBCOMMANDS)
+
+
+@pytest.mark.e2e
+def test_output_cut_short_by_its_reader_ends_without_traceback(local_lab):
+    """`scripts/lab status | head -1`: the reader closes the pipe after one line."""
+    proc = subprocess.run(f"{LAB} status | head -1", shell=True, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.startswith("backend: local"), proc.stdout
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
