@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections import defaultdict
 
 from .compose import LabError
@@ -87,8 +88,10 @@ def _remote_target(graph, tags):
         name = tags.get("db.name") or tags["db.system"]
         graph.node(name, DATABASE, tags["db.system"])
         return name
+    url = tags.get("url.full") or tags.get("http.url") or ""
+    # The requests instrumentation's client spans name the host only inside the URL.
     name = (tags.get("peer.service") or tags.get("server.address") or tags.get("net.peer.name")
-            or tags.get("http.host") or "remote")
+            or tags.get("http.host") or urllib.parse.urlsplit(url).hostname or "remote")
     graph.node(name, REMOTE)
     return name
 

@@ -43,6 +43,23 @@ def test_jaeger_and_xray_give_the_same_map():
     assert strip(a) == strip(b)
 
 
+def test_an_uninstrumented_callee_is_named_after_the_host_in_the_client_span_url():
+    """With the service's SDK off (the blog's figure 2), PetSite's call is a CLIENT span of the
+    requests instrumentation, which names the host only in http.url (tags as Jaeger shows them):
+    the map must end it at a node `pethistory`, not `remote`."""
+    def tags(**kv):
+        return [{"key": k.replace("_", "."), "value": v} for k, v in kv.items()]
+    server = {"spanID": "a1", "processID": "p1", "operationName": "GET /pethistory", "references": [],
+              "startTime": 1, "duration": 9000, "tags": tags(span_kind="server", http_status_code=200)}
+    client = {"spanID": "a2", "processID": "p1", "operationName": "GET", "startTime": 2, "duration": 4000,
+              "references": [{"refType": "CHILD_OF", "traceID": "t1", "spanID": "a1"}],
+              "tags": tags(span_kind="client", http_method="GET", http_status_code=200,
+                           http_url="http://pethistory:8080/petadoptionshistory/api/home/transactions")}
+    trace = {"traceID": "t1", "spans": [server, client], "processes": {"p1": {"serviceName": "PetSite"}}}
+    edges = servicemap.graph_from_jaeger([trace]).as_dict()["edges"]
+    assert [(e["source"], e["target"]) for e in edges] == [("PetSite", "pethistory")]
+
+
 def test_fault_status_is_counted_on_node_and_edge():
     docs = load("xray_segments.json")
     for d in docs:
