@@ -2,12 +2,13 @@
 import os
 import re
 import subprocess
+import sys
 
 import labcli.cli as labcli_cli
 from labcli import servicemap
 import pytest
 
-from labtest.checkout import LAB
+from labtest.checkout import LAB, ROOT
 from labtest.lab_cli import choices_named_by, defined_subcommands
 
 
@@ -123,3 +124,26 @@ def test_output_cut_short_by_its_reader_ends_without_traceback(local_lab):
     proc = subprocess.run(f"{LAB} status | head -1", shell=True, capture_output=True, text=True, timeout=60)
     assert proc.stdout.startswith("backend: local"), proc.stdout
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("args", [[cmd, *bad] for cmd in ("metrics", "trace", "insights", "walkthrough")
+                                  for bad in (["--backend", "nowhere"], ["--format", "svg"], ["--minutes", "soon"])])
+def test_a_bad_option_value_is_argparse_usage_then_one_error_line(args):
+    proc = lab(*args, env=NO_ENGINE)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert errors == [proc.stderr.strip().splitlines()[-1]], proc.stderr
+    assert re.match(rf"lab {args[0]}: error: argument --\w+: invalid (choice|float value)", errors[0]), proc.stderr
+
+
+@pytest.mark.parametrize("command,service", [("metrics", "CloudWatch"), ("trace", "X-Ray")])
+def test_an_aws_backend_that_does_not_answer_is_one_line(command, service):
+    """boto3 (the test venv's; scripts/lab's own venv has none) aimed at a closed port."""
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "petlab",
+           "AWS_SECRET_ACCESS_KEY": "petlab", "AWS_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1",
+           "LAB_ROOT": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-P", "-m", "labcli", command, "--backend", "aws"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"lab: error: {service}: Could not connect"), line
