@@ -39,6 +39,7 @@ MISSING_ENV = {
 OTHER_VALUE = {
     ("pethistory", "OTEL_EXPORTER_OTLP_ENDPOINT"): "the collector is a sidecar: localhost",
     ("petsite-stub", "PETHISTORY_URL"): "the walkthrough's Service is pethistory-service",
+    ("console", "LAB_PETHISTORY_URL"): "the walkthrough's Service is pethistory-service",
     ("console", "LAB_LINKS"): "no AWS emulator link on kind (test_console_links_are_composes_without_the_emulator)",
 }
 

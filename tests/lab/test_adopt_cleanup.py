@@ -138,9 +138,7 @@ def test_cleanup_on_aws_through_boto3_pointed_at_the_emulator(emulated_lab):
     """The aws path (Boto3Client), with boto3 sent to moto by AWS_ENDPOINT_URL; the collector is
     stopped meanwhile so that the deleted log group stays gone."""
     logs, cloudwatch = emulated_lab.aws("logs"), emulated_lab.aws("cloudwatch")
-    env = {**os.environ, "AWS_ENDPOINT_URL": emulated_lab.moto, "AWS_ACCESS_KEY_ID": "petlab",
-           "AWS_SECRET_ACCESS_KEY": "petlab", "AWS_REGION": emulated_lab.region}
-    env.pop("AWS_PROFILE", None)
+    env = emulated_lab.aws_env()
 
     def cleanup_aws(*args):
         return subprocess.run([sys.executable, "-P", "-m", "labcli", "cleanup", "--backend", "aws", *args],

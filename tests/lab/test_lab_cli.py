@@ -8,7 +8,8 @@ import labcli.cli as labcli_cli
 from labcli import servicemap
 import pytest
 
-from labtest.checkout import LAB, ROOT
+from labtest.checkout import LAB
+from labtest.lab_session import emulator_env
 from labtest.lab_cli import choices_named_by, defined_subcommands
 
 
@@ -139,9 +140,7 @@ def test_a_bad_option_value_is_argparse_usage_then_one_error_line(args):
 @pytest.mark.parametrize("command,service", [("metrics", "CloudWatch"), ("trace", "X-Ray")])
 def test_an_aws_backend_that_does_not_answer_is_one_line(command, service):
     """boto3 (the test venv's; scripts/lab's own venv has none) aimed at a closed port."""
-    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "petlab",
-           "AWS_SECRET_ACCESS_KEY": "petlab", "AWS_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1",
-           "LAB_ROOT": str(ROOT)}
+    env = {**emulator_env("http://127.0.0.1:9", "us-east-1"), "AWS_MAX_ATTEMPTS": "1"}
     proc = subprocess.run([sys.executable, "-P", "-m", "labcli", command, "--backend", "aws"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 1

@@ -200,9 +200,7 @@ def test_metrics_aws_path_against_the_emulator(emulated_lab):
         cloudwatch.put_metric_data(Namespace="PetAdoptionsHistory", MetricData=[{
             "MetricName": name, "Value": value, "Timestamp": time.time() - 5, "Dimensions": [
                 {"Name": "pod_name", "Value": pod}, {"Name": "container_name", "Value": "pethistory"}]}])
-    env = {**os.environ, "AWS_ENDPOINT_URL": emulated_lab.moto, "AWS_ACCESS_KEY_ID": "petlab",
-           "AWS_SECRET_ACCESS_KEY": "petlab", "AWS_REGION": emulated_lab.region, "LAB_ROOT": str(ROOT)}
-    env.pop("AWS_PROFILE", None)
+    env = emulated_lab.aws_env()
     proc = subprocess.run([sys.executable, "-P", "-m", "labcli", "metrics", "--backend", "aws"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -22,6 +22,9 @@ from labcli.urls import published
 
 from .checkout import LAB, ROOT
 
+# moto checks no signature: the lab's fixed dummy key (collector/env/emulated.env has the same).
+EMULATOR_KEY = "petlab"
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: needs Docker; starts the lab with scripts/lab up")
@@ -104,7 +107,20 @@ class LabEndpoints:
         import boto3  # the emulated backend's tests only
 
         return boto3.client(service, endpoint_url=self.moto, region_name=self.region,
-                            aws_access_key_id="petlab", aws_secret_access_key="petlab")
+                            aws_access_key_id=EMULATOR_KEY, aws_secret_access_key=EMULATOR_KEY)
+
+    def aws_env(self):
+        """The environment of `python -m labcli ... --backend aws` aimed at this lab's emulator."""
+        return emulator_env(self.moto, self.region)
+
+
+def emulator_env(endpoint, region):
+    """The environment in which `python -m labcli ... --backend aws` (boto3, the real-AWS path)
+    talks to an emulator at endpoint instead: boto3 honours AWS_ENDPOINT_URL."""
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": EMULATOR_KEY,
+           "AWS_SECRET_ACCESS_KEY": EMULATOR_KEY, "AWS_REGION": region, "LAB_ROOT": str(ROOT)}
+    env.pop("AWS_PROFILE", None)
+    return env
 
 
 @pytest.fixture(scope="session")
