@@ -38,10 +38,14 @@ CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "pethistory.wsgi:app"]
 # zero-code instrumentation's settings, in the environment before Python starts, as
 # `opentelemetry-instrument` would have them (the global propagator is read from it when
 # OpenTelemetry is first imported): X-Ray trace ids, X-Ray and W3C headers, spans over OTLP (sent
-# every second), no OTel metrics or logs.
+# every second), no OTel metrics or logs. HTTP attributes in both semantic conventions
+# (`http/dup`): only then do the requests instrumentation's client spans name their host
+# (http.host, server.address), which X-Ray and `lab map` name the callee by (else X-Ray names it
+# after the span: "GET").
 FROM lab-python AS zero-code
 ENV OTEL_PYTHON_ID_GENERATOR=xray \
     OTEL_PROPAGATORS=xray,tracecontext,baggage \
+    OTEL_SEMCONV_STABILITY_OPT_IN=http/dup \
     OTEL_TRACES_EXPORTER=otlp \
     OTEL_METRICS_EXPORTER=none \
     OTEL_LOGS_EXPORTER=none \
