@@ -145,3 +145,12 @@ def local_lab(lab_session):
 @pytest.fixture(scope="module")
 def emulated_lab(lab_session):
     return lab_session.ensure("emulated")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_cli_ready():
+    """scripts/lab prepares its venv on its first run and says so on stderr: done here, once, so
+    no test that reads a command's stderr line by line sees that line."""
+    proc = subprocess.run([str(LAB), "--help"], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"scripts/lab --help failed:\n{proc.stderr[-2000:]}")
