@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from xml.etree import ElementTree
 
 from .compose import LabError
@@ -17,6 +18,21 @@ from .compose import LabError
 LOGS_TARGET = "Logs_20140328."
 # moto picks the service from the credential scope of the Authorization header.
 _SIGNING_NAMES = {"xray": "xray", "logs": "logs", "cloudwatch": "monitoring"}
+
+
+@contextmanager
+def aws_errors(service):
+    """boto3's errors (no credentials, no answer, access denied) as one LabError line; without
+    boto3 (the emulator's client, which raises LabErrors itself) nothing to translate."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        yield
+        return
+    try:
+        yield
+    except (BotoCoreError, ClientError) as err:
+        raise LabError(f"{service}: {err}")
 
 
 class EmulatorClient:

@@ -7,7 +7,7 @@ first to keep it gone).
 """
 import sys
 
-from .compose import LabError
+from .awsapi import aws_errors
 from .dashboard import DASHBOARD_NAME
 from .endpoints import LOG_GROUP, NAMESPACE
 from .urls import table
@@ -15,16 +15,6 @@ from .urls import table
 EXPIRE_NOTE = ("X-Ray traces cannot be deleted: they expire 30 days after they were recorded.\n"
                f"CloudWatch metrics (namespace {NAMESPACE}) cannot be deleted either: they stop being "
                "listed 2 weeks after their last data point.")
-
-
-def _aws(call, *args):
-    """An AWS call; boto3's errors (no credentials, access denied, ...) as one line."""
-    try:
-        return call(*args)
-    except Exception as err:
-        if type(err).__module__.startswith("botocore"):
-            raise LabError(f"AWS {getattr(call, '__name__', 'call')}: {err}")
-        raise
 
 
 def _size(n):
@@ -37,10 +27,12 @@ def _size(n):
 def found(client):
     """[(kind, name, detail)] of what the lab created that is there now."""
     items = []
-    for d in _aws(client.dashboards, DASHBOARD_NAME):
+    with aws_errors("CloudWatch"):
+        dashboards, groups = client.dashboards(DASHBOARD_NAME), client.log_groups(LOG_GROUP)
+    for d in dashboards:
         if d["DashboardName"] == DASHBOARD_NAME:
             items.append(("CloudWatch dashboard", DASHBOARD_NAME, _size(d.get("Size") or 0)))
-    for g in _aws(client.log_groups, LOG_GROUP):
+    for g in groups:
         if g["logGroupName"] == LOG_GROUP:
             days = g.get("retentionInDays")
             retention = f"retention {days} days" if days else "retention never expire"
@@ -50,10 +42,11 @@ def found(client):
 
 def delete(client, items):
     for kind, name, _ in items:
-        if kind == "CloudWatch dashboard":
-            _aws(client.delete_dashboards, [name])
-        else:
-            _aws(client.delete_log_group, name)
+        with aws_errors("CloudWatch"):
+            if kind == "CloudWatch dashboard":
+                client.delete_dashboards([name])
+            else:
+                client.delete_log_group(name)
         print(f"deleted {kind} {name}")
 
 

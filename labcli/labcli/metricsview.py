@@ -18,9 +18,9 @@ import re
 import sys
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
+from .awsapi import aws_errors
 from .compose import LabError
 from .endpoints import LOG_GROUP, NAMESPACE, get_json
 from .urls import table
@@ -149,21 +149,6 @@ def _prometheus_query(declaration, minutes):
     matchers = ",".join(f'{label}=~"{m["regex"]}"' for m in declaration["label_matchers"]
                         for label in m["label_names"])
     return f"{{{matchers}}}[{int(minutes * 60)}s]"
-
-
-@contextmanager
-def aws_errors(service):
-    """boto3's errors (no credentials, no answer, access denied) as one LabError line; without
-    boto3 (the emulator's client, which raises LabErrors itself) nothing to translate."""
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:
-        yield
-        return
-    try:
-        yield
-    except (BotoCoreError, ClientError) as err:
-        raise LabError(f"{service}: {err}")
 
 
 def rows_from_cloudwatch(client, minutes, namespace=NAMESPACE):

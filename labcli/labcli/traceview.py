@@ -16,9 +16,9 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
+from .awsapi import aws_errors
 from .compose import LabError
 from .endpoints import get_json
-from .metricsview import aws_errors
 from .servicemap import flatten_segments, seg_ms, span_fault, span_tags
 
 SERVICE = "PetAdoptionsHistory"
