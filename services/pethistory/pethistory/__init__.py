@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from labservice import repository as shared_repository
 from labservice.app import start_app
-from pethistory import repository, telemetry
+from pethistory import faults, repository, telemetry
 from pethistory.config import Config
 from pethistory.db import Database
 from pethistory.errors import register_error_handlers
@@ -29,6 +29,8 @@ def create_app(config: Config | None = None, span_exporter: SpanExporter | None 
     register_error_handlers(app)
     if config.telemetry_enabled:
         telemetry.instrument(app, config, database, span_exporter)
+    # The lab's fault drill (not the walkthrough's): after telemetry, so a failure is in the span.
+    faults.install(app, config)
     _register_commands(app, database)
     return app
 

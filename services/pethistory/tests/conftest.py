@@ -1,5 +1,5 @@
 """Fixtures: a real PostgreSQL server, the app (one per test process, as under gunicorn) with an
-in-memory span exporter, and the real gunicorn."""
+in-memory span exporter and a flag file of its own, and the real gunicorn."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,10 +31,17 @@ def span_exporter():
 
 
 @pytest.fixture(scope="session")
-def application(pg, span_exporter):
-    # One app per test process: OpenTelemetry's global providers, the psycopg2 instrumentation and
-    # prometheus_client's registry are process-wide, as in a gunicorn worker.
-    app = create_app(Config.from_env({**pg.env(), "DB_CONNECT_TIMEOUT": "2"}), span_exporter)
+def flag_path(tmp_path_factory):
+    """The app's flagd flag file: absent (every fault off) except while a test_faults test runs."""
+    return tmp_path_factory.mktemp("flags") / "flags.json"
+
+
+@pytest.fixture(scope="session")
+def application(pg, span_exporter, flag_path):
+    # One app per test process: OpenTelemetry's and OpenFeature's global providers, the psycopg2
+    # instrumentation and prometheus_client's registry are process-wide, as in a gunicorn worker.
+    flags = {"FLAGD_RESOLVER": "file", "FLAGD_OFFLINE_FLAG_SOURCE_PATH": str(flag_path), "FLAGD_DEADLINE_MS": "100"}
+    app = create_app(Config.from_env({**pg.env(), "DB_CONNECT_TIMEOUT": "2", **flags}), span_exporter)
     yield app
     app.extensions["pethistory.database"].close()
 

@@ -62,6 +62,11 @@ def test_unexpected_exception_is_json_500_without_details(failing_client):
         ({"DB_PORT": "abc"}, "DB_PORT must be a whole number"),
         ({"DB_POOL_SIZE": "0"}, "DB_POOL_SIZE must be at least 1"),
         ({"DB_CONNECT_TIMEOUT": "-1"}, "DB_CONNECT_TIMEOUT must be at least 1"),
+        ({"FLAGD_RESOLVER": "rpc"}, "FLAGD_RESOLVER must be file, got .rpc."),
+        ({"FLAGD_RESOLVER": "file"}, "FLAGD_RESOLVER=file needs FLAGD_OFFLINE_FLAG_SOURCE_PATH"),
+        ({"FLAGD_OFFLINE_FLAG_SOURCE_PATH": "/flags.json"}, "FLAGD_RESOLVER must be file, got ''"),
+        ({"FLAGD_RESOLVER": "file", "FLAGD_OFFLINE_FLAG_SOURCE_PATH": "/f", "FLAGD_DEADLINE_MS": "0"},
+         "FLAGD_DEADLINE_MS must be at least 1"),
     ],
 )
 def test_bad_settings_are_rejected_with_a_clear_message(env, message):
@@ -74,6 +79,7 @@ def test_defaults_match_the_workshop():
     assert (config.db_name, config.db_port, config.service_name) == (
         "adoptions", 5432, "PetAdoptionsHistory"
     )
+    assert config.flag_file is None  # no feature flags: every fault drill off
 
 
 def test_gunicorn_refuses_bad_setting_with_one_line(gunicorn_factory):
