@@ -22,6 +22,9 @@ COPY ${APP}/requirements.lock /tmp/requirements.lock
 RUN python -m venv /opt/venv && pip install --require-hashes -r /tmp/requirements.lock && rm /tmp/requirements.lock
 COPY . /src
 RUN cd /src && if [ -n "${PACKAGES}" ]; then pip install --no-deps ${PACKAGES}; fi && rm -rf /src
+# The mount point of the fault drills' flag volume (compose's faultflags), owned by the lab's uid:
+# a new named volume takes its owner from the image's directory, so the console can write it.
+RUN mkdir -p /etc/petlab/flags && chown 10001:10001 /etc/petlab/flags
 WORKDIR /app
 USER 10001:10001
 

@@ -5,7 +5,7 @@ import re
 import socket
 import sys
 
-from . import (adopt, awscreds, cleanup, compose, dashboard, insights, journey, metricsview,
+from . import (adopt, awscreds, cleanup, compose, dashboard, faults, insights, journey, metricsview,
                servicemap, traceview, verify)
 from .compose import LabError, docker_compose
 from .urls import lab_urls, table
@@ -65,6 +65,9 @@ def _require_free_ports(cfg, existing):
 
 
 def cmd_down(args):
+    # The flag file outlives the containers (a volume): switch it off now, so the next lab's
+    # history service cannot read an old "on" before its console resets the file.
+    faults.clear_quietly()
     extra = ["--volumes"] if args.volumes else []
     docker_compose("down", "--remove-orphans", *extra, backend=compose.ALL_PROFILES)
     return 0
@@ -192,6 +195,8 @@ def parser():
     # them (verify, walkthrough); remove what the aws backend created (cleanup).
     for module in (adopt, servicemap, traceview, insights, metricsview, dashboard, verify, journey, cleanup):
         module.add_parser(sub)
+    # Faults to switch on and find with the views above (docs/drills.md).
+    faults.add_parser(sub)
     return p
 
 

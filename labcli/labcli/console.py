@@ -7,8 +7,12 @@ labcli, configured by environment (see endpoints.py):
   LAB_JAEGER_URL, LAB_PROMETHEUS_URL, LAB_AWS_ENDPOINT_URL   how the console reaches them
   LAB_PETHISTORY_URL   how it reaches the service (compose: pethistory:8080)
   LAB_LINKS            "label=url,label=url": the links shown (URLs as the browser sees them)
+  LAB_TOXIPROXY_URL, LAB_FLAGS_FILE   the fault drills' Toxiproxy API and flag file (faults.py)
   CONSOLE_DASHBOARD    a dashboard body to draw instead of the packaged one
-Routes: / (the page), /map.svg, /healthz.
+Routes: / (the page), /map.svg, /healthz; /api/faults (GET: every fault's state), POST
+/api/faults/NAME {"on": true|false, "rate": 0.5, "delay_ms": 300}, POST /api/faults/clear. A POST
+must be JSON (Content-Type application/json): a page of another origin cannot send one without
+asking first (CORS), and this server never agrees.
 """
 import html
 import json
@@ -17,8 +21,9 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import dashboard, insights, journey, mapdraw, servicemap
+from . import dashboard, faults, insights, journey, mapdraw, servicemap
 from .charts import svg_line_chart
+from .compose import LabError
 from .endpoints import LOG_GROUP, get_json, resolve
 
 MINUTES = float(os.environ.get("CONSOLE_MINUTES", "15"))
@@ -122,6 +127,31 @@ def insights_result(ep):
     return f"<p>{title}</p><table id='insights'><tr>{head}</tr>{body}</table><p class='count'>{len(rows)} row(s)</p>"
 
 
+def faults_panel(_ep):
+    rows = []
+    for r in faults.Controller.from_env().status():   # collector-down's state: only `lab fault` knows it
+        name = esc(r["name"])
+        state = "?" if r["on"] is None else ("ON " + ", ".join(f"{k} {v:g}" for k, v in r["settings"].items())
+                                              if r["on"] else "off")
+        inputs = "".join(f"<input id='{o}-{name}' size='5' placeholder='{o}'> " for o in r["options"])
+        buttons = (f"<code>scripts/lab fault on|off {name}</code>" if r["kind"] == "container" else
+                   f"{inputs}<button onclick=\"fault('{name}',true)\">on</button> "
+                   f"<button onclick=\"fault('{name}',false)\">off</button>")
+        rows.append(f"<tr class='fault' data-fault='{name}' data-on='{esc(str(r['on']).lower())}'><td><code>{name}</code></td>"
+                    f"<td class='state'>{esc(state)}</td><td>{esc(r['summary'])}<br><small>{esc(r['shows'])}</small></td>"
+                    f"<td>{buttons}</td></tr>")
+    script = ("<script>function fault(name,on){var b={on:on};['rate','delay'].forEach(function(o){"
+              "var e=document.getElementById(o+'-'+name);if(on&&e&&e.value){b[o==='delay'?'delay_ms':o]=Number(e.value)}});"
+              "fetch('/api/faults/'+name,{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(b)})"
+              ".then(function(r){return r.json().then(function(j){if(!r.ok){alert(j.message)}location.reload()})})}"
+              "function clearFaults(){fetch('/api/faults/clear',{method:'POST',headers:{'Content-Type':'application/json'},"
+              "body:'{}'}).then(function(){location.reload()})}</script>")
+    return ("<p>Switch one on, send traffic (Locust), then find it in the map and the traces "
+            "(docs/drills.md). <button onclick='clearFaults()'>all off</button></p>"
+            f"<table id='faults'><tr><th>fault</th><th>state</th><th>what breaks, where it shows</th><th></th></tr>"
+            f"{''.join(rows)}</table>{script}")
+
+
 def panel(pid, title, render, ep):
     try:
         content = render(ep)
@@ -147,7 +177,8 @@ def aws_notice(ep):
 def page():
     ep = resolve()
     sections = [panel("walkthrough", "Walkthrough", walkthrough, ep),
-                f"<section id='links'><h2>Lab UIs</h2>{links()}</section>"]
+                f"<section id='links'><h2>Lab UIs</h2>{links()}</section>",
+                panel("faults-panel", "Fault drills", faults_panel, ep)]
     if ep.backend == "aws":
         sections.append(f"<section id='aws'><h2>AWS</h2>{aws_notice(ep)}</section>")
     else:
@@ -172,7 +203,47 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _json(self, code, doc):
+        return self._send(code, "application/json", json.dumps(doc) + "\n")
+
+    def do_POST(self):
+        if not self.path.startswith("/api/faults/"):
+            return self._json(404, {"message": f"no such route: POST {self.path}"})
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
+            return self._json(415, {"message": "send JSON (Content-Type: application/json)"})
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= 4096:
+            return self._json(400, {"message": "a body of at most 4096 bytes, with its Content-Length"})
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            return self._json(400, {"message": "the body is not JSON"})
+        name = self.path[len("/api/faults/"):]
+        try:
+            if name == "clear":
+                return self._json(200, {"faults": faults.Controller.from_env().clear()})
+            if name not in faults.BY_NAME:
+                return self._json(404, {"message": f"unknown fault {name!r} (one of: {', '.join(faults.BY_NAME)})"})
+            if not isinstance(body, dict) or not isinstance(body.get("on"), bool) or set(body) - {"on", "rate", "delay_ms"}:
+                return self._json(400, {"message": 'send {"on": true|false} and optionally "rate" and "delay_ms"'})
+            row = faults.Controller.from_env().switch(name, body["on"], body.get("rate"), body.get("delay_ms"))
+            print(json.dumps({"msg": f"fault {name} {'on' if row['on'] else 'off'}", "settings": row["settings"],
+                              "service": "console"}), file=sys.stderr)
+            return self._json(200, row)
+        except faults.FaultError as err:
+            return self._json(400, {"message": str(err)})
+        except LabError as err:   # Toxiproxy did not answer
+            return self._json(502, {"message": str(err)})
+
     def do_GET(self):
+        if self.path == "/api/faults":
+            try:
+                return self._json(200, {"faults": faults.Controller.from_env().status()})
+            except LabError as err:
+                return self._json(502, {"message": str(err)})
         if self.path == "/healthz":
             return self._send(200, "text/plain", "ok\n")
         if self.path == "/map.svg":
@@ -193,6 +264,10 @@ def main():
         port = int(os.environ.get("PORT", "8070"))
     except ValueError:
         sys.exit(f"console: PORT must be a number, not {os.environ['PORT']!r}")
+    try:   # faults are off when the lab starts: a flag left on by an earlier lab is cleared
+        faults.Controller.from_env().write_flag(0)
+    except OSError as err:
+        print(f"console: fault flags not writable ({err}): the history-5xx drill is unavailable", file=sys.stderr)
     print(f"console on :{port}", file=sys.stderr)
     ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
 

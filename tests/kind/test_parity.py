@@ -15,6 +15,7 @@ BACKEND = {"kind": "local", "eks": "aws"}
 # compose services that have no Kubernetes counterpart, and why.
 NOT_DEPLOYED = {
     "moto": "the emulated backend is compose-only: kind runs local, EKS the real AWS",
+    "toxiproxy": "the fault drills (lab fault) are compose-only",
 }
 
 # Variables a Kubernetes container has that its compose service has not.
@@ -31,14 +32,16 @@ EXTRA_ENV[("eks", "collector")] = EXTRA_ENV[("kind", "collector")]
 
 # Variables of a compose service that its Kubernetes container has not.
 MISSING_ENV = {
-    ("kind", "console"): {"LAB_AWS_ENDPOINT_URL": "the emulator's address; kind runs the local backend, no moto"},
+    ("kind", "console"): {"LAB_AWS_ENDPOINT_URL": "the emulator's address; kind runs the local backend, no moto",
+                          "LAB_TOXIPROXY_URL": "the fault drills are compose-only",
+                          "LAB_FLAGS_FILE": "the fault drills are compose-only"},
     ("eks", "pethistory"): {"DB_PASSWORD": "EKS: no password in the cluster; DB_SECRET_ID instead"},
 }
 
 # Literal values that differ, because names resolve differently in a pod.
 OTHER_VALUE = {
     ("pethistory", "OTEL_EXPORTER_OTLP_ENDPOINT"): "the collector is a sidecar: localhost",
-    ("petsite-stub", "PETHISTORY_URL"): "the walkthrough's Service is pethistory-service",
+    ("pethistory", "DB_HOST"): "compose: the database through the fault proxy (pethistory-db)",
     ("console", "LAB_PETHISTORY_URL"): "the walkthrough's Service is pethistory-service",
     ("console", "LAB_LINKS"): "no AWS emulator link on kind (test_console_links_are_composes_without_the_emulator)",
 }

@@ -17,6 +17,7 @@ THIRD_PARTY_USER = {
     "collector": "aoc (ADOT image; mount credentials at /home/aoc/.aws)",
     "jaeger": "10001 (jaegertracing/jaeger)",
     "prometheus": "nobody (prom/prometheus)",
+    "toxiproxy": "10001:10001 (compose's user:; the official image is FROM scratch and would run as root)",
 }
 
 

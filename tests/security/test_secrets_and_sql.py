@@ -4,6 +4,7 @@ The scan reads every tracked file. The only credential-looking values allowed ar
 each with why it is not a secret.
 """
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -140,12 +141,19 @@ def uses_the_lab_password(entry):
     return entry.get("name") in ("DB_PASSWORD", "POSTGRES_PASSWORD") or ref.get("key") == "POSTGRES_PASSWORD"
 
 
+def postgres_addresses(compose):
+    """postgres, and the fault proxy's aliases whose proxy (faults/toxiproxy.json) forwards to it."""
+    aliases = compose["services"]["toxiproxy"]["networks"]["default"]["aliases"]
+    proxies = json.loads((ROOT / "faults" / "toxiproxy.json").read_text())
+    return {"postgres"} | {p["name"] for p in proxies if p["upstream"] == "postgres:5432" and p["name"] in aliases}
+
+
 def test_the_lab_password_reaches_only_the_database_and_its_clients(compose):
     holders = password_holders(compose)
     assert "postgres" in holders, "the database gets its password from .env"
     for name in set(holders) - {"postgres"}:
         env = compose["services"][name].get("environment", {})
-        assert isinstance(env, dict) and env.get("DB_HOST") == "postgres", \
+        assert isinstance(env, dict) and env.get("DB_HOST") in postgres_addresses(compose), \
             f"compose service {name} gets POSTGRES_PASSWORD ({holders[name]}) but does not connect to postgres"
         assert holders[name] == ["DB_PASSWORD"], f"{name}: {holders[name]}"
 
