@@ -36,7 +36,12 @@ MISSING_ENV = {
                           "LAB_TOXIPROXY_URL": "the fault drills are compose-only",
                           "LAB_FLAGS_FILE": "the fault drills are compose-only"},
     ("eks", "pethistory"): {"DB_PASSWORD": "EKS: no password in the cluster; DB_SECRET_ID instead"},
+    ("kind", "pethistory"): {},
 }
+# The fault drills' feature flag (history-5xx) is compose-only.
+for _overlay in ("kind", "eks"):
+    MISSING_ENV[(_overlay, "pethistory")].update(
+        dict.fromkeys(("FLAGD_RESOLVER", "FLAGD_OFFLINE_FLAG_SOURCE_PATH"), "the fault drills are compose-only"))
 
 # Literal values that differ, because names resolve differently in a pod.
 OTHER_VALUE = {
