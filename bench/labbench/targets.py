@@ -11,7 +11,7 @@ TARGETS = (
     ("throughput ratio instrumented/uninstrumented", ("throughput", "ratio_median"), ">=", 0.75, ".3f"),
     ("throughput instrumented/workshop", ("vs_workshop",), ">=", 4, ".2f"),
     (f"p99 added at {FIXED_RATE} req/s (ms)", ("fixed_rate", "p99_added_ms"), "<=", 1.0, ".2f"),
-    ("lab memory under the default load (MiB)", ("lab_memory_load_mib",), "<=", 768, ".0f"),
+    ("lab memory under the default load (MiB)", ("lab_memory_load_mib",), "<=", 512, ".0f"),
     ("seconds from `lab up` to the first trace", ("first_trace_s",), "<=", 10, ".1f"),
 )
 

@@ -22,7 +22,7 @@ TARGETS = {
     "throughput ratio instrumented/uninstrumented": (">=", 0.75),
     "throughput instrumented/workshop": (">=", 4),
     "p99 added at 200 req/s (ms)": ("<=", 1),
-    "lab memory under the default load (MiB)": ("<=", 768),
+    "lab memory under the default load (MiB)": ("<=", 512),
     "seconds from `lab up` to the first trace": ("<=", 10),
 }
 
