@@ -16,7 +16,7 @@
 | OTEL_SDK_DISABLED | false | true: no telemetry at all, the walkthrough's "before" (standard OTel variable) |
 | KUBERNETES_SERVICE_HOST | (set by Kubernetes) | present: the resource gets the EKS detector's attributes |
 | OTEL_TRACES_EXPORTER | otlp | otlp: spans go to OTEL_EXPORTER_OTLP_ENDPOINT (gRPC); none: spans are made but not sent (standard OTel variable) |
-| FLAGD_RESOLVER | (unset) | file: the lab's fault drills read their feature flags (OpenFeature, flagd's in-process provider) from FLAGD_OFFLINE_FLAG_SOURCE_PATH; unset: no flags, every fault off (OpenFeature's no-op provider). flagd's other resolvers need a flagd server, which the lab does not run (standard flagd variable) |
+| FLAGD_RESOLVER | (unset) | file: the lab's fault drills read their feature flags (OpenFeature, flagd's in-process provider) from FLAGD_OFFLINE_FLAG_SOURCE_PATH; unset: no flags, no fault, nothing added to the request path. flagd's other resolvers need a flagd server, which the lab does not run (standard flagd variable) |
 | FLAGD_OFFLINE_FLAG_SOURCE_PATH | (unset) | the flagd flag file, required with FLAGD_RESOLVER=file; it may be missing or invalid (faults off) and is read again whenever its modification time changes (standard flagd variable) |
 | FLAGD_DEADLINE_MS | 500 | how often, in ms, the provider looks at the flag file (its file watcher polls at its deadline) (standard flagd variable) |
 

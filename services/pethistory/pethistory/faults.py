@@ -3,8 +3,8 @@ walkthrough (telemetry.py is).
 
 The share is the float feature flag `pethistoryFailure` (0..1), read with OpenFeature from flagd's
 in-process file provider when FLAGD_RESOLVER=file (config.py), as the OpenTelemetry Demo injects
-its faults. Without it, OpenFeature's no-op provider answers the default: no fault. Each API
-request evaluates the flag once; the OpenTelemetry hook adds the evaluation to the request's span
+its faults. Without it there is no fault and nothing on the request path. Each API request
+evaluates the flag once; the OpenTelemetry hook adds the evaluation to the request's span
 (event `feature_flag.evaluation`), and a failed request's span carries the exception.
 """
 from __future__ import annotations
@@ -58,26 +58,27 @@ class OncePerOutage(logging.Filter):
 
 
 def install(app: Flask, config: Config) -> None:
-    """Evaluate the flag before each API request of `app` (after telemetry's hooks, so the server
-    span is current) and fail that share of them."""
-    if config.flag_file:
-        quiet = OncePerOutage()
-        logging.getLogger(PROVIDER_LOGGER).addFilter(quiet)
-        api.add_handler(ProviderEvent.PROVIDER_READY, quiet.forget)
-        api.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, flags_read)
-        # Not waited for: a missing file is retried by the provider's watcher thread.
-        api.set_provider(
-            FlagdProvider(
-                resolver_type=ResolverType.FILE,
-                offline_flag_source_path=config.flag_file,
-                deadline_ms=config.flag_poll_ms,
-            )
+    """With a flag file (FLAGD_RESOLVER=file): evaluate the flag before each API request of `app`
+    (after telemetry's hooks, so the server span is current) and fail that share of them. Without
+    one nothing is added to the request path: every request would get OpenFeature's no-op default."""
+    if not config.flag_file:
+        return
+    quiet = OncePerOutage()
+    logging.getLogger(PROVIDER_LOGGER).addFilter(quiet)
+    api.add_handler(ProviderEvent.PROVIDER_READY, quiet.forget)
+    api.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, flags_read)
+    # Not waited for: a missing file is retried by the provider's watcher thread.
+    api.set_provider(
+        FlagdProvider(
+            resolver_type=ResolverType.FILE,
+            offline_flag_source_path=config.flag_file,
+            deadline_ms=config.flag_poll_ms,
         )
+    )
     client = api.get_client(__name__)
-    if config.flag_file:
-        # Exceptions left out: a mistake in the flag file must not make a healthy request's span
-        # look failed (the event says the evaluation's error).
-        client.add_hooks([TracingHook(exclude_exceptions=True)])
+    # Exceptions left out: a mistake in the flag file must not make a healthy request's span look
+    # failed (the event names the evaluation's error).
+    client.add_hooks([TracingHook(exclude_exceptions=True)])
 
     @app.before_request
     def inject_failure():
