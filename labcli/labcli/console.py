@@ -128,8 +128,12 @@ def insights_result(ep):
 
 
 def faults_panel(_ep):
+    try:
+        controller = faults.Controller.from_env()
+    except faults.NoDrills as err:   # kind: no Toxiproxy, no flag volume
+        return f"<p>{esc(str(err))}</p>"
     rows = []
-    for r in faults.Controller.from_env().status():   # collector-down's state: only `lab fault` knows it
+    for r in controller.status():   # collector-down's state: only `lab fault` knows it
         name = esc(r["name"])
         state = "?" if r["on"] is None else ("ON " + ", ".join(f"{k} {v:g}" for k, v in r["settings"].items())
                                               if r["on"] else "off")
@@ -235,6 +239,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, row)
         except faults.FaultError as err:
             return self._json(400, {"message": str(err)})
+        except faults.NoDrills as err:
+            return self._json(501, {"message": str(err)})
         except LabError as err:   # Toxiproxy did not answer
             return self._json(502, {"message": str(err)})
 
@@ -242,6 +248,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/api/faults":
             try:
                 return self._json(200, {"faults": faults.Controller.from_env().status()})
+            except faults.NoDrills as err:
+                return self._json(501, {"message": str(err)})
             except LabError as err:
                 return self._json(502, {"message": str(err)})
         if self.path == "/healthz":
@@ -266,6 +274,8 @@ def main():
         sys.exit(f"console: PORT must be a number, not {os.environ['PORT']!r}")
     try:   # faults are off when the lab starts: a flag left on by an earlier lab is cleared
         faults.Controller.from_env().write_flag(0)
+    except faults.NoDrills as err:
+        print(f"console: {err}", file=sys.stderr)
     except OSError as err:
         print(f"console: fault flags not writable ({err}): the history-5xx drill is unavailable", file=sys.stderr)
     print(f"console on :{port}", file=sys.stderr)

@@ -76,6 +76,10 @@ class FaultError(LabError):
     """A request the drills refuse (unknown fault, bad option): the console's 400 with its message."""
 
 
+class NoDrills(LabError):
+    """This deployment has no fault injector (kind): the console's 501 with its message."""
+
+
 def lookup(name):
     if name not in BY_NAME:
         raise FaultError(f"unknown fault {name!r} (one of: {', '.join(BY_NAME)})")
@@ -114,8 +118,13 @@ class Controller:
 
     @classmethod
     def from_env(cls):
-        return cls(os.environ.get("LAB_TOXIPROXY_URL", "http://toxiproxy:8474"),
-                   os.environ.get("LAB_FLAGS_FILE", "/etc/petlab/flags/flags.json"))
+        """The drills of this deployment: compose sets both variables; kind runs no Toxiproxy and
+        sets neither, so every call says the drills are compose-only (NoDrills)."""
+        toxiproxy, flags = os.environ.get("LAB_TOXIPROXY_URL"), os.environ.get("LAB_FLAGS_FILE")
+        if not (toxiproxy and flags):
+            raise NoDrills("the fault drills run in the compose lab only (this console has no "
+                           "LAB_TOXIPROXY_URL and LAB_FLAGS_FILE): scripts/lab up, then scripts/lab fault list")
+        return cls(toxiproxy, flags)
 
     def _call(self, method, path, body=None, missing_ok=False):
         data = None if body is None else json.dumps(body).encode()

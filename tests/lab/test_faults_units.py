@@ -265,6 +265,28 @@ def test_console_says_when_toxiproxy_does_not_answer(tmp_path, monkeypatch):
         server.shutdown()
 
 
+def test_a_console_without_the_drills_says_they_are_compose_only(monkeypatch):
+    """kind's console sets neither variable: the page and the API say where the drills are
+    instead of failing on a Toxiproxy address it was never given."""
+    monkeypatch.delenv("LAB_TOXIPROXY_URL", raising=False)
+    monkeypatch.delenv("LAB_FLAGS_FILE", raising=False)
+    monkeypatch.setenv("LAB_OBSERVE_BACKEND", "aws")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), console.Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        code, body = post(base + "/api/faults/db-slow", {"on": True})
+        assert code == 501 and "compose lab only" in body["message"]
+        with pytest.raises(urllib.error.HTTPError) as listed:
+            urllib.request.urlopen(base + "/api/faults", timeout=10)
+        assert listed.value.code == 501 and "compose lab only" in json.load(listed.value)["message"]
+        page = urllib.request.urlopen(base + "/", timeout=10).read().decode()
+        section = page.split("id='faults-panel'")[1].split("</section>")[0]
+        assert "compose lab only" in section and "class='error'" not in section
+    finally:
+        server.shutdown()
+
+
 # --- `lab fault`'s refusals, before it asks anything --------------------------------------------
 
 @pytest.mark.parametrize("args,message", [
