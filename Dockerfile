@@ -7,6 +7,8 @@
 # then the lab's own packages from this repository with no further dependencies, run as a fixed
 # unprivileged uid/gid that Kubernetes can also enforce (no user database entry needed).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# The emulator stage starts from moto's own image (compose passes .env's MOTO_IMAGE).
+ARG MOTO_IMAGE=motoserver/moto:5.2.5
 
 FROM ${PYTHON_IMAGE} AS lab-python
 # APP: the folder whose requirements.lock to install; PACKAGES: the folders of the lab packages it
@@ -80,3 +82,14 @@ FROM lab-python AS console
 ENV PORT=8070
 EXPOSE 8070
 CMD ["python", "-m", "labcli.console"]
+
+# The AWS emulator of the emulated backend: moto's own image, its server started by labemulator
+# (emulator/), which drops the oldest traces and log events so the emulator's memory stays under
+# its limit (EMULATOR_MAX_TRACES, EMULATOR_MAX_LOG_EVENTS). moto is already in the image's Python.
+FROM ${MOTO_IMAGE} AS emulator
+ENV HOME=/tmp PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+COPY emulator /src/emulator
+RUN python3 -m pip install --no-deps /src/emulator && rm -rf /src
+USER 10001:10001
+EXPOSE 4566
+ENTRYPOINT ["python3", "-m", "labemulator"]

@@ -14,7 +14,6 @@ One job per module:
     throughput    step (1)/(2) under saturation: req/s, latency, CPU per request, ratios
     latency       the fixed-rate rounds side by side: the p99 added
     lab           steps (3) and (4): the whole lab's memory, `lab up` to the first trace
-    docker_memory containers' memory from `docker stats`
     targets       the issue's targets and the verdicts printed at the end
     cpucost       CPU (or instructions) per request in-process
     soak          steady load on the running lab, memory over time

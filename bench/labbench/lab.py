@@ -12,7 +12,7 @@ import urllib.request
 
 from labcli import lablock
 
-from labbench import docker_memory
+from labtest import docker_memory
 from labbench.common import TRANSACTIONS, LAB_CLI, out
 from labbench.receiver import docker_engine
 

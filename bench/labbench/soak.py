@@ -29,7 +29,7 @@ from pathlib import Path
 from labcli import compose
 from labcli.urls import published
 
-from labbench import docker_memory
+from labtest import docker_memory
 from labbench.common import ROOT, LAB_CLI
 
 WATCHED = ("pethistory", "collector", "petsite-stub", "postgres")

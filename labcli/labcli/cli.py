@@ -75,17 +75,24 @@ def cmd_down(args):
 
 def cmd_status(args):
     rows = []
-    for c in compose.containers():
+    containers = compose.containers()
+    restarted = compose.restarts(containers)
+    for c in containers:
         health = c.get("Health") or "-"
         ports = ", ".join(sorted({p.strip() for p in (c.get("Ports") or "").split(",")
                                   if "->" in p and "::" not in p})) or "-"
-        rows.append((c.get("Service", "?"), c.get("State", "?"), health, ports))
+        service = c.get("Service", "?")
+        rows.append((service, c.get("State", "?"), health, compose.restart_note(*restarted.get(service, (0, False))) or "-", ports))
     if not rows:
         print("The lab is not running (scripts/lab up).")
         return 0
     backend = compose.running_backend() or "?"
     print(f"backend: {backend}\n")
-    print(table(sorted(rows), headers=("SERVICE", "STATE", "HEALTH", "PORTS")))
+    print(table(sorted(rows), headers=("SERVICE", "STATE", "HEALTH", "RESTARTS", "PORTS")))
+    lost = sorted(s for s, (count, _) in restarted.items() if count)
+    if lost:
+        print(f"\nlab: restarted since the lab started: {', '.join(lost)}; what they held in memory before is gone "
+              f"(scripts/lab logs SERVICE)", file=sys.stderr)
     if backend in compose.BACKENDS:
         print()
         print_urls(backend)

@@ -100,6 +100,40 @@ def containers():
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def restarts(containers):
+    """{service: (restarts, oom_killed)} of the given `docker compose ps` dicts: how often Docker
+    restarted each container since it was created (its restart policy), and whether the kernel
+    killed it for memory (its last exit, or an `oom` event the engine still holds since then)."""
+    if not containers:
+        return {}
+    names = [c["Name"] for c in containers]
+    proc = subprocess.run(["docker", "inspect", "--format",
+                           "{{.Name}} {{.RestartCount}} {{.State.OOMKilled}} {{.Created}}", *names],
+                          capture_output=True, text=True)
+    facts, since = {}, None
+    for line in proc.stdout.splitlines():
+        name, count, oom, created = line.split()
+        facts[name.lstrip("/")] = (int(count), oom == "true")
+        since = created if since is None else min(since, created)
+    if since:
+        events = subprocess.run(["docker", "events", "--since", since, "--until", "0s",
+                                 "--filter", "type=container", "--filter", "event=oom",
+                                 "--format", "{{.Actor.Attributes.name}}", *[f"--filter=container={n}" for n in names]],
+                                capture_output=True, text=True, timeout=30)
+        for name in events.stdout.split():
+            if name in facts:
+                facts[name] = (facts[name][0], True)
+    by_name = {c["Name"]: c["Service"] for c in containers}
+    return {by_name[name]: fact for name, fact in facts.items() if name in by_name}
+
+
+def restart_note(restarts, oom_killed):
+    """'' or how often Docker restarted a container and whether memory was why ('2 (OOM-killed)')."""
+    if not restarts and not oom_killed:
+        return ""
+    return f"{restarts}{' (OOM-killed)' if oom_killed else ''}"
+
+
 def running():
     """The project's running containers by service (dicts from `docker compose ps`)."""
     return {c["Service"]: c for c in containers() if c.get("State") == "running"}

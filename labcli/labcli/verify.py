@@ -1,6 +1,7 @@
 """`lab verify`: every signal, end to end, as a pass/fail table (non-zero exit on any failure).
 
-  services  every container of the lab is running and healthy (names a stopped collector)
+  services  every container of the lab is running and healthy (names a stopped collector) and none
+            was restarted by Docker (an emulator OOM-killed and restarted holds none of its data)
   trace     one request sent now (through PetSite when it runs, with a known trace id) reaches
             the trace backend with the service's server span, its custom span and a db span
   metrics   transactions_history_count and transactions_get_count_total are fresh, with
@@ -74,7 +75,11 @@ def check_services():
     if down:
         hint = "; start it: scripts/lab start " + down[0].split()[0]
         return False, "; ".join(down) + hint
-    return True, "all running and healthy"
+    restarted = [f"{service} restarted {compose.restart_note(*fact)}"
+                 for service, fact in sorted(compose.restarts(containers).items()) if compose.restart_note(*fact)]
+    if restarted:
+        return False, "; ".join(restarted) + ": what it held before is gone (scripts/lab logs SERVICE)"
+    return True, "all running and healthy, none restarted"
 
 
 def jaeger_spans(trace, trace_id):

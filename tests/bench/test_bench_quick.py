@@ -14,7 +14,7 @@ import sys
 import pytest
 from labcli.checkout import ROOT
 
-from labbench.docker_memory import mib
+from labtest.docker_memory import mib
 
 NUMBER = r"-?\d+(?:\.\d+)?"
 # bench/README.md's targets: label -> (sense, bound)

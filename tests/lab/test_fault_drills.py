@@ -7,14 +7,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from labcli import compose as labcompose
 from labcli.urls import published
 from labtest.checkout import LAB, ROOT
-from labtest.lab_http import get, poll
+from labtest.lab_http import get, poll, status_of, traffic
 
 pytestmark = pytest.mark.e2e
 
@@ -41,30 +40,6 @@ def lab_urls(local_lab):
     fault("clear")
     yield urls
     lab("fault", "clear")
-
-
-def status_of(url, timeout=30):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            resp.read()
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except (urllib.error.URLError, OSError):
-        return 0
-
-
-def traffic(petsite, seconds, workers=4):
-    """GETs of PetSite's history page from `workers` threads for about `seconds`: their statuses."""
-    end = time.monotonic() + seconds
-
-    def worker(_):
-        codes = []
-        while time.monotonic() < end:
-            codes.append(status_of(petsite + "/pethistory"))
-        return codes
-    with ThreadPoolExecutor(workers) as pool:
-        return [code for codes in pool.map(worker, range(workers)) for code in codes]
 
 
 def since(t0):

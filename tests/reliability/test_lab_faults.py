@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from labtest.checkout import LAB, ROOT
+from labtest.docker_memory import container_memory
 from labtest.lab_http import API, get, new_trace_id, poll, traced_get, xray_id
 
 pytestmark = pytest.mark.e2e
@@ -24,10 +25,7 @@ def lab(*args):
 
 def memory_mib(service):
     name = f"petlab-{service}-1"
-    out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", name],
-                         capture_output=True, text=True, check=True, timeout=60).stdout
-    value, unit = out.split("/")[0].strip()[:-3], out.split("/")[0].strip()[-3:]
-    return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
+    return container_memory([name])[name]
 
 
 class Load:

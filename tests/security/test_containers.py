@@ -10,7 +10,6 @@ from conftest import ROOT
 ROOT_AT_START = {
     "postgres": "the official entrypoint starts as root only to chown PGDATA, then execs postgres "
                 "as the unprivileged `postgres` user (gosu)",
-    "moto": "third-party emulator image (motoserver/moto) that has no USER; local-only, loopback port",
 }
 # Images we do not build, and the unprivileged user their image declares.
 THIRD_PARTY_USER = {

@@ -1,7 +1,7 @@
 """The lab's code uses upstream packages through their public API only, and finds its own
 packages because they are installed, never through path hacks.
 
-1. No Python file of the lab's code (services/, labcli/, bench/, loadgen/, console/) imports an
+1. No Python file of the lab's code (services/, labcli/, bench/, loadgen/, console/, emulator/) imports an
    `_`-prefixed module or name of a package that is not the lab's own (`from opentelemetry.x
    import _y`, `import opentelemetry._x`, `from opentelemetry.instrumentation._semconv import
    ...`, `from x._internal import ...`), nor reads an `_`-prefixed attribute straight off an
@@ -20,9 +20,9 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE_DIRS = ("services", "labcli", "bench", "loadgen", "console")
+CODE_DIRS = ("services", "labcli", "bench", "loadgen", "console", "emulator")
 # The lab's own packages: their `_names` are the lab's to use.
-OWN_PACKAGES = {"labservice", "pethistory", "petsite", "labcli", "labtest", "labbench"}
+OWN_PACKAGES = {"labservice", "pethistory", "petsite", "labcli", "labtest", "labbench", "labemulator"}
 SKIP_PARTS = {".git", "node_modules", "__pycache__", ".venv"}
 # `_`-prefixed names that are documented public API, and where.
 DOCUMENTED = {

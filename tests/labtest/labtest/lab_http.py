@@ -5,6 +5,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 API = "/petadoptionshistory/api/home/transactions"
 
@@ -50,3 +51,28 @@ def poll(fetch, deadline_s, interval_s=2, what="the expected data"):
         if time.monotonic() > end:
             raise AssertionError(f"no {what} within {deadline_s}s (last: {last!r})")
         time.sleep(interval_s)
+
+
+def status_of(url, timeout=30):
+    """The HTTP status of a GET of url (0: no answer)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            resp.read()
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def traffic(petsite, seconds, workers=4):
+    """GETs of PetSite's history page from `workers` threads for about `seconds`: their statuses."""
+    end = time.monotonic() + seconds
+
+    def worker(_):
+        codes = []
+        while time.monotonic() < end:
+            codes.append(status_of(petsite + "/pethistory"))
+        return codes
+    with ThreadPoolExecutor(workers) as pool:
+        return [code for codes in pool.map(worker, range(workers)) for code in codes]

@@ -1,9 +1,9 @@
 """The running lab for e2e tests (marker e2e), as a pytest plugin: a suite's conftest.py says
 `pytest_plugins = ["labtest.lab_session"]` (tests/lab, tests/reliability).
 
-e2e tests bring the lab up with `scripts/lab up --backend X` once per backend (the first with
---build, so a session never runs images an earlier checkout left; session scope, so a run switches
-backend at most once) and `scripts/lab down` at the end. They only talk to
+e2e tests bring the lab up with `scripts/lab up --backend X` once per backend (each backend's
+first with --build, so a session never runs images an earlier checkout left, the emulated
+backend's emulator included; session scope, so a run switches backend at most once) and `scripts/lab down` at the end. They only talk to
 the 127.0.0.1 ports published by compose (read from the resolved compose config).
 Env: LAB_E2E=auto|required|off; LAB_E2E_KEEP=1 leaves the lab running.
 The lab is one compose project per machine, so a session holds the lock LAB_E2E_LOCK
@@ -58,21 +58,23 @@ class LabSession:
 
     def __init__(self):
         self.backend = None
-        self.built = False
+        self.built = set()   # backends whose images this session built
         self.lock = _take_lab_lock()
 
     def ensure(self, backend):
         if self.backend != backend:
-            # The lab's own images are rebuilt once per session (quick when nothing changed), so
-            # the tests never run images an earlier checkout left behind.
-            build = [] if self.built else ["--build"]
+            # The lab's own images are rebuilt once per session and backend (quick when nothing
+            # changed; a backend's profile brings its own, like the emulator), so the tests never
+            # run images an earlier checkout left behind.
+            build = [] if backend in self.built else ["--build"]
             proc = subprocess.run([str(LAB), "up", "--backend", backend, *build],
                                   cwd=ROOT, text=True, capture_output=True)
             if proc.returncode != 0:
                 logs = subprocess.run([str(LAB), "status"], cwd=ROOT,
                                       text=True, capture_output=True).stdout
                 pytest.fail(f"scripts/lab up --backend {backend} failed:\n{proc.stderr[-3000:]}\n{logs}")
-            self.backend, self.built = backend, True
+            self.backend = backend
+            self.built.add(backend)
         return LabEndpoints(backend)
 
     def close(self):

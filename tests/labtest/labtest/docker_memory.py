@@ -1,4 +1,4 @@
-"""Containers' memory as `docker stats` reports it, in MiB: used by bench/run's step (3) and bench/soak."""
+"""Containers' memory as `docker stats` reports it, in MiB: bench/run's step (3), bench/soak and the e2e tests."""
 from __future__ import annotations
 
 import json
