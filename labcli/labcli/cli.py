@@ -5,8 +5,8 @@ import re
 import socket
 import sys
 
-from . import (adopt, awscreds, cleanup, compose, dashboard, faults, insights, journey, metricsview,
-               servicemap, traceview, verify)
+from . import (adopt, awscreds, cleanup, compose, dashboard, faults, insights, journey, kindlab,
+               metricsview, servicemap, traceview, verify)
 from .compose import LabError, docker_compose
 from .urls import lab_urls, table
 
@@ -204,6 +204,8 @@ def parser():
         module.add_parser(sub)
     # Faults to switch on and find with the views above (docs/drills.md).
     faults.add_parser(sub)
+    # The same lab on a local Kubernetes cluster (kind/README.md).
+    kindlab.add_parser(sub)
     return p
 
 

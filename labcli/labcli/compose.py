@@ -155,14 +155,17 @@ def running_backend():
     return None
 
 
+def dotenv(name):
+    """The value .env gives `name` as written (no interpolation), or ''."""
+    env_file = root() / ".env"
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() == name:
+                return value.strip().strip("'\"")
+    return ""
+
+
 def default_backend():
     """LAB_BACKEND from the shell, else from .env, else local."""
-    value = os.environ.get("LAB_BACKEND")
-    if not value:
-        env_file = root() / ".env"
-        if env_file.exists():
-            for line in env_file.read_text().splitlines():
-                key, sep, val = line.partition("=")
-                if sep and key.strip() == "LAB_BACKEND":
-                    value = val.strip().strip("'\"")
-    return value or "local"
+    return os.environ.get("LAB_BACKEND") or dotenv("LAB_BACKEND") or "local"
