@@ -2,8 +2,11 @@
 postgres stopped (503 JSON, health says why, 200 within 5 s of its start), collector stopped
 (requests keep succeeding, pethistory memory flat, export resumes to Jaeger), Jaeger stopped
 (collector memory bounded, traces flow again), SIGTERM to pethistory (buffered spans flushed);
-then (backend emulated) the AWS emulator stopped (collector memory bounded, X-Ray export resumes)."""
+a crashed container restarted by Docker (counted by `lab status`, failing `lab verify`); then (backend
+emulated) the AWS emulator stopped (collector memory bounded, X-Ray export resumes)."""
 import json
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -12,6 +15,7 @@ import urllib.request
 
 import pytest
 
+from labcli import compose as labcompose
 from labtest.checkout import LAB, ROOT
 from labtest.docker_memory import container_memory
 from labtest.lab_http import API, get, new_trace_id, poll, traced_get, xray_id
@@ -133,6 +137,29 @@ def test_sigterm_to_pethistory_flushes_the_last_requests_spans(local_lab):
     finally:
         lab("start", "pethistory")
         poll(lambda: get(local_lab.pethistory + "/health/status")[0] == 200, 60, what="pethistory back")
+
+
+def test_a_crashed_container_shows_in_status_and_fails_verify(local_lab):
+    """Docker restarts a crashed container (restart: unless-stopped); `lab status` counts it and
+    `lab verify` fails naming it, until the container is created anew."""
+    (console,) = [c for c in labcompose.containers() if c["Service"] == "console"]
+    pid = int(subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", console["Name"]],
+                             capture_output=True, text=True, check=True).stdout)
+    os.kill(pid, signal.SIGKILL)   # a crash, not a stop: the restart policy applies
+    try:
+        poll(lambda: labcompose.restarts([console])["console"][0] == 1, 60, interval_s=1,
+             what="the console restarted by Docker")
+        status = subprocess.run([str(LAB), "status"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        (row,) = [line.split() for line in status.stdout.splitlines() if line.startswith("console ")]
+        assert row[3] == "1", status.stdout   # SERVICE STATE HEALTH RESTARTS PORTS
+        assert "restarted since the lab started: console" in status.stderr
+        verify = subprocess.run([str(LAB), "verify", "--timeout", "5"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=300)
+        assert verify.returncode == 1 and "console restarted 1" in verify.stderr, verify.stderr
+    finally:
+        labcompose.docker_compose("up", "--detach", "--wait", "--force-recreate", "--no-deps", "console",
+                                  backend="local", capture=True)
+    assert labcompose.restarts([c for c in labcompose.containers() if c["Service"] == "console"]) == {"console": (0, False)}
 
 
 def test_emulator_stopped_collector_memory_bounded_and_xray_export_resumes(emulated_lab):
