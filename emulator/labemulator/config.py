@@ -3,16 +3,16 @@
 | variable | default | meaning |
 | --- | --- | --- |
 | MOTO_PORT | 4566 | the port moto's server listens on (moto's own variable) |
-| EMULATOR_MAX_TRACES | 2000 | X-Ray traces kept: past this count (plus a fifth, so pruning is not constant) the oldest are dropped |
-| EMULATOR_MAX_LOG_EVENTS | 20000 | CloudWatch Logs events kept per log stream: the oldest are dropped |
-| EMULATOR_PRUNE_SECONDS | 5 | how often the retention looks |
+| EMULATOR_MAX_TRACES | 1000 | X-Ray traces kept: past this count (plus a fifth, so pruning is not constant) the oldest are dropped, checked every few hundred segments put |
+| EMULATOR_MAX_LOG_EVENTS | 5000 | CloudWatch Logs events kept per log stream: the oldest are dropped |
+| EMULATOR_PRUNE_SECONDS | 5 | how often the log streams' bound is applied (and what was dropped is logged) |
 """
 import os
 import sys
 from dataclasses import dataclass
 
-DEFAULTS = {"MOTO_PORT": "4566", "EMULATOR_MAX_TRACES": "2000",
-            "EMULATOR_MAX_LOG_EVENTS": "20000", "EMULATOR_PRUNE_SECONDS": "5"}
+DEFAULTS = {"MOTO_PORT": "4566", "EMULATOR_MAX_TRACES": "1000",
+            "EMULATOR_MAX_LOG_EVENTS": "5000", "EMULATOR_PRUNE_SECONDS": "5"}
 MINIMUM = {"MOTO_PORT": 1, "EMULATOR_MAX_TRACES": 1, "EMULATOR_MAX_LOG_EVENTS": 1,
            "EMULATOR_PRUNE_SECONDS": 1}
 

@@ -8,8 +8,10 @@ from . import config, retention
 
 def main():
     settings = config.load()
-    retention.install()
-    threading.Thread(target=retention.run, args=(settings,), name="retention", daemon=True).start()
+    retention.track_weakly(retention.TraceSegment, retention.LogEvent)
+    traces = retention.Traces(settings.max_traces)
+    traces.install()
+    threading.Thread(target=retention.run, args=(settings, traces), name="retention", daemon=True).start()
     print(f"emulator: moto on :{settings.port}, keeping the newest {settings.max_traces} X-Ray traces "
           f"and {settings.max_log_events} log events per stream", flush=True)
     moto_server(["-H", "0.0.0.0", "-p", str(settings.port)])

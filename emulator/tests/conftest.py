@@ -20,39 +20,38 @@ def free_port():
 
 
 class Emulator:
-    def __init__(self, port, proc):
-        self.url, self.proc = f"http://127.0.0.1:{port}", proc
+    def __init__(self, port, proc, log):
+        self.url, self.proc, self.log = f"http://127.0.0.1:{port}", proc, log
 
     def client(self, service):
         return boto3.client(service, endpoint_url=self.url, region_name="eu-west-1",
                             aws_access_key_id=KEY, aws_secret_access_key=KEY)
 
-    def log(self):
-        return self.proc.stderr.read() if self.proc.poll() is not None else ""
 
-
-def start(settings):
+def start(settings, log):
+    """The emulator's output goes to a file: a pipe nobody reads would fill up (werkzeug logs
+    every request) and stall the server."""
     port = free_port()
     env = {**os.environ, "MOTO_PORT": str(port), "EMULATOR_PRUNE_SECONDS": "1", **settings}
-    proc = subprocess.Popen([sys.executable, "-m", "labemulator"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "labemulator"], env=env, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while True:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2).read()
-            return Emulator(port, proc)
+            return Emulator(port, proc, log)
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"the emulator did not start: {proc.stderr.read()[-2000:]}")
+                pytest.fail(f"the emulator did not start: {log.read_text()[-2000:]}")
             time.sleep(0.2)
 
 
 @pytest.fixture
-def emulator(request):
+def emulator(request, tmp_path):
     """The emulator with the settings of the test's `settings` marker (EMULATOR_* variables)."""
     marker = request.node.get_closest_marker("settings")
-    running = start(marker.kwargs if marker else {})
+    running = start(marker.kwargs if marker else {}, tmp_path / "emulator.log")
     yield running
     running.proc.terminate()
     running.proc.wait(10)

@@ -8,7 +8,7 @@ from labemulator.config import Config, ConfigError
 
 
 def test_defaults():
-    assert Config.from_env({}) == Config(port=4566, max_traces=2000, max_log_events=20000, prune_seconds=5)
+    assert Config.from_env({}) == Config(port=4566, max_traces=1000, max_log_events=5000, prune_seconds=5)
 
 
 def test_values_are_read():

@@ -4,6 +4,7 @@ import json
 import secrets
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -37,6 +38,12 @@ def stored(xray):
     return {s["Id"] for page in pages for s in page["TraceSummaries"]}
 
 
+def most_held(keep):
+    """What a backend holds at most: keep * SLACK, plus the traces (3 segments each here) put
+    between two counts."""
+    return keep * retention.SLACK + retention.Traces(keep).every // 3 + 1
+
+
 def wait_for(condition, seconds=15):
     deadline = time.monotonic() + seconds
     while not condition():
@@ -50,13 +57,45 @@ def test_the_newest_traces_stay_whole_and_the_oldest_go(emulator):
     now = time.time()
     traces = [(trace_id(now - (400 - i) * 0.5), now - (400 - i) * 0.5) for i in range(400)]  # oldest first
     put(xray, traces)
-    wait_for(lambda: len(stored(xray)) <= 100 * retention.SLACK)
     kept = stored(xray)
-    assert 80 <= len(kept) <= 100, len(kept)
+    assert 80 <= len(kept) <= most_held(100), len(kept)
     newest, oldest = [t for t, _ in traces[-80:]], [t for t, _ in traces[:300]]
     assert set(newest) <= kept and not set(oldest) & kept
     got = xray.batch_get_traces(TraceIds=newest[-5:])["Traces"]
     assert sorted(len(t["Segments"]) for t in got) == [3] * 5
+
+
+@pytest.mark.settings(EMULATOR_MAX_TRACES="100", EMULATOR_PRUNE_SECONDS="3600")
+def test_the_bound_holds_however_fast_traces_come(emulator):
+    """The traces are counted in the requests that put them, not by a timer: right after 1,500
+    traces (4,500 segments, as fast as one client sends them) the emulator holds about the bound."""
+    xray = emulator.client("xray")
+    now = time.time()
+    put(xray, [(trace_id(now - 1500 + i), now - 1500 + i) for i in range(1500)])
+    assert 80 <= len(stored(xray)) <= most_held(100)
+
+
+@pytest.mark.settings(EMULATOR_MAX_TRACES="100", EMULATOR_MAX_LOG_EVENTS="10")
+def test_what_the_retention_drops_is_freed_not_kept_for_motos_dashboard(emulator):
+    """moto lists every model instance it still tracks at /moto-api/data.json; a dropped segment or
+    log event must not be among them (moto's tracker held every one ever made, so memory grew
+    without bound whatever the backends kept)."""
+    xray, logs = emulator.client("xray"), emulator.client("logs")
+    now = time.time()
+    put(xray, [(trace_id(now - 400 + i), now - 400 + i) for i in range(400)])
+    logs.create_log_group(logGroupName="g")
+    logs.create_log_stream(logGroupName="g", logStreamName="s")
+    logs.put_log_events(logGroupName="g", logStreamName="s",
+                        logEvents=[{"timestamp": int(now * 1000) + i, "message": str(i)} for i in range(50)])
+    time.sleep(2.5)   # the log bound's sweeps
+
+    def tracked():
+        with urllib.request.urlopen(emulator.url + "/moto-api/data.json", timeout=30) as resp:
+            data = json.load(resp)
+        return len(data["xray"]["TraceSegment"]), len(data["logs"]["LogEvent"])
+    segments, events = tracked()
+    assert segments == 3 * len(stored(xray)) and segments <= 3 * most_held(100), segments
+    assert events == 10, events
 
 
 @pytest.mark.settings(EMULATOR_MAX_TRACES="30")
@@ -77,7 +116,7 @@ def test_segments_sent_while_a_backend_is_rebuilt_are_kept(emulator):
     stop.set()
     writer.join()
     assert len(sent) > 60, len(sent)
-    wait_for(lambda: len(stored(xray)) <= 30 * retention.SLACK)
+    assert len(stored(xray)) <= most_held(30)
     last = sent[-10:]
     assert set(last) <= stored(xray)
     assert [len(t["Segments"]) for t in xray.batch_get_traces(TraceIds=last)["Traces"]] == [3] * 10
