@@ -149,6 +149,8 @@ def test_a_crashed_container_shows_in_status_and_fails_verify(local_lab):
     try:
         poll(lambda: labcompose.restarts([console])["console"][0] == 1, 60, interval_s=1,
              what="the console restarted by Docker")
+        poll(lambda: labcompose.running()["console"].get("Health") == "healthy", 60, interval_s=1,
+             what="the restarted console healthy again")
         status = subprocess.run([str(LAB), "status"], cwd=ROOT, capture_output=True, text=True, timeout=60)
         (row,) = [line.split() for line in status.stdout.splitlines() if line.startswith("console ")]
         assert row[3] == "1", status.stdout   # SERVICE STATE HEALTH RESTARTS PORTS
