@@ -27,6 +27,8 @@ EXTRA_ENV = {
     ("kind", "postgres"): {"PGDATA": "initdb must own the data dir; an emptyDir's root is root's"},
     ("kind", "prometheus"): {"PROMETHEUS_RETENTION": "compose interpolates it into the args; $(...) here"},
     ("eks", "pethistory"): {"DB_SECRET_ID": "EKS: credentials from Secrets Manager (IRSA)"},
+    ("kind", "pethistory"): {"EKS_RESOURCE_DETECTOR": "kind is no EKS: the detector (on in any pod by default) "
+                                                      "could only fail reading kube-system/aws-auth"},
 }
 EXTRA_ENV[("eks", "collector")] = EXTRA_ENV[("kind", "collector")]
 

@@ -14,7 +14,7 @@
 | LOG_LEVEL | INFO | root log level |
 | OTEL_SERVICE_NAME | PetAdoptionsHistory | service.name of spans and metrics (standard OTel variable) |
 | OTEL_SDK_DISABLED | false | true: no telemetry at all, the walkthrough's "before" (standard OTel variable) |
-| KUBERNETES_SERVICE_HOST | (set by Kubernetes) | present: the resource gets the EKS detector's attributes |
+| EKS_RESOURCE_DETECTOR | auto | on: the resource gets the EKS detector's attributes (the walkthrough's step); off: no detector; auto: on when KUBERNETES_SERVICE_HOST is set (Kubernetes sets it in every pod). The kind overlay sets off: kind is no EKS, and the detector, which reads kube-system/aws-auth, could only fail there |
 | OTEL_TRACES_EXPORTER | otlp | otlp: spans go to OTEL_EXPORTER_OTLP_ENDPOINT (gRPC); none: spans are made but not sent (standard OTel variable) |
 | FLAGD_RESOLVER | (unset) | file: the lab's fault drills read their feature flags (OpenFeature, flagd's in-process provider) from FLAGD_OFFLINE_FLAG_SOURCE_PATH; unset: no flags, no fault, nothing added to the request path. flagd's other resolvers need a flagd server, which the lab does not run (standard flagd variable) |
 | FLAGD_OFFLINE_FLAG_SOURCE_PATH | (unset) | the flagd flag file, required with FLAGD_RESOLVER=file; it may be missing or invalid (faults off) and is read again whenever its modification time changes (standard flagd variable) |
@@ -43,7 +43,7 @@ class Config(ServiceConfig):
     service_name: str = "PetAdoptionsHistory"
     db_pool_size: int = 8  # one connection per gunicorn thread (gunicorn.conf.py)
     export_spans: bool = True
-    on_kubernetes: bool = False
+    eks_detector: bool = False
     flag_file: str | None = None  # None: no feature flags (faults.py)
     flag_poll_ms: int = 500
 
@@ -54,13 +54,19 @@ class Config(ServiceConfig):
             **cls.shared_settings(env),
             db_secret_id=env.get("DB_SECRET_ID") or None,
             export_spans=env_choice(env, "OTEL_TRACES_EXPORTER", "otlp", ("otlp", "none")) == "otlp",
-            on_kubernetes=bool(env.get("KUBERNETES_SERVICE_HOST")),
+            eks_detector=eks_detector(env),
             flag_file=flag_file(env),
             flag_poll_ms=env_number(env, "FLAGD_DEADLINE_MS", cls.flag_poll_ms, minimum=1),
         )
         if config.db_secret_id:
             config = config.with_secret(read_secret(config.db_secret_id, env))
         return config
+
+
+def eks_detector(env: Mapping[str, str]) -> bool:
+    """EKS_RESOURCE_DETECTOR: on, off, or auto (on in a Kubernetes pod)."""
+    choice = env_choice(env, "EKS_RESOURCE_DETECTOR", "auto", ("auto", "on", "off"))
+    return choice == "on" or (choice == "auto" and bool(env.get("KUBERNETES_SERVICE_HOST")))
 
 
 def flag_file(env: Mapping[str, str]) -> str | None:

@@ -55,10 +55,10 @@ def instrument(app: Flask, config: Config, database: Database, span_exporter: Sp
     )
 
     # Setup AWS EKS resource detector (service.name as the blog sets it; OTEL_RESOURCE_ATTRIBUTES
-    # adds service.namespace, as the workshop's manifest did). Off Kubernetes the detector has
-    # nothing to read and would only log a warning on every start.
+    # adds service.namespace, as the workshop's manifest did). Off EKS the detector has nothing to
+    # read and would only log a warning on every start (EKS_RESOURCE_DETECTOR in config.py).
     resource = get_aggregated_resources(
-        [AwsEksResourceDetector()] if config.on_kubernetes else [],
+        [AwsEksResourceDetector()] if config.eks_detector else [],
         initial_resource=Resource.create({SERVICE_NAME: config.service_name}),
     )
 

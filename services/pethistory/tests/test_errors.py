@@ -67,6 +67,7 @@ def test_unexpected_exception_is_json_500_without_details(failing_client):
         ({"FLAGD_OFFLINE_FLAG_SOURCE_PATH": "/flags.json"}, "FLAGD_RESOLVER must be file, got ''"),
         ({"FLAGD_RESOLVER": "file", "FLAGD_OFFLINE_FLAG_SOURCE_PATH": "/f", "FLAGD_DEADLINE_MS": "0"},
          "FLAGD_DEADLINE_MS must be at least 1"),
+        ({"EKS_RESOURCE_DETECTOR": "yes"}, "EKS_RESOURCE_DETECTOR"),
     ],
 )
 def test_bad_settings_are_rejected_with_a_clear_message(env, message):
@@ -80,6 +81,16 @@ def test_defaults_match_the_workshop():
         "adoptions", 5432, "PetAdoptionsHistory"
     )
     assert config.flag_file is None  # no feature flags: every fault drill off
+
+
+@pytest.mark.parametrize("env, detector", [
+    ({}, False),                                                     # not in a pod
+    ({"KUBERNETES_SERVICE_HOST": "10.96.0.1"}, True),                # a pod: the walkthrough's EKS
+    ({"KUBERNETES_SERVICE_HOST": "10.96.0.1", "EKS_RESOURCE_DETECTOR": "off"}, False),   # kind
+    ({"EKS_RESOURCE_DETECTOR": "on"}, True),
+])
+def test_the_eks_detector_runs_in_a_pod_unless_switched_off(env, detector):
+    assert Config.from_env(env).eks_detector is detector
 
 
 def test_gunicorn_refuses_bad_setting_with_one_line(gunicorn_factory):
