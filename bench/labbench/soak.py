@@ -8,9 +8,10 @@
 The load: `scripts/lab load` (Locust, loadgen/) when the lab has a loadgen service, else (or with
 --driver python) a bounded loop of GET/DELETE on pethistory at --rate requests/s. Only 127.0.0.1.
 Memory is compared between the end of the warm-up (default: half the run) and the end of the run
-(mean of 2 samples each). The collector's memory climbs for its first ~4 minutes under load (its
-buffers filling) and is flat after, so --quick (2 minutes) judges pethistory only and prints the
-collector's figure unjudged (--judge picks the services).
+(mean of 2 samples each); with the emulated backend the emulator (moto) is sampled too. The
+collector's memory climbs for its first ~4 minutes under load (its buffers filling) and is flat
+after, so --quick (2 minutes) judges pethistory only and prints the collector's figure unjudged
+(--judge picks the services).
 Exit status: 0 when the target holds, 1 when it does not, 2 when the lab is not running.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ from labcli.urls import published
 from labtest import docker_memory
 from labbench.common import ROOT, LAB_CLI
 
-WATCHED = ("pethistory", "collector", "petsite-stub", "postgres")
+WATCHED = ("pethistory", "collector", "petsite-stub", "postgres", "moto")   # moto: the emulated backend
 API = "/petadoptionshistory/api/home/transactions"
 
 
@@ -130,7 +131,8 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--interval", type=float, default=30, help="seconds between memory samples (default 30)")
     p.add_argument("--warmup", type=float, help="seconds before the start figure (default: half the run)")
     p.add_argument("--judge", default="pethistory,collector",
-                   help="services whose memory the verdict covers (default pethistory,collector)")
+                   help="services whose memory the verdict covers: pethistory, collector, moto (the emulated "
+                        "backend's emulator) (default pethistory,collector)")
     p.add_argument("--driver", choices=("auto", "locust", "python"), default="auto")
     p.add_argument("--users", type=int, default=5, help="Locust users (default 5)")
     p.add_argument("--rate", type=float, default=20, help="python driver: requests/s (default 20)")
@@ -144,8 +146,8 @@ def parse_args(argv) -> argparse.Namespace:
     if args.interval <= 0 or args.rate <= 0 or args.users < 1:
         p.error("--interval, --rate and --users must be positive")
     args.judged = [s for s in args.judge.split(",") if s]
-    if not args.judged or set(args.judged) - {"pethistory", "collector"}:
-        p.error("--judge takes pethistory and/or collector")
+    if not args.judged or set(args.judged) - {"pethistory", "collector", "moto"}:
+        p.error("--judge takes pethistory, collector and/or moto")
     args.seconds = int(args.minutes * 60)
     args.warmup = args.seconds / 2 if args.warmup is None else min(args.warmup, args.seconds / 2)
     return args
