@@ -34,6 +34,7 @@ from labtest import docker_memory
 from labbench.common import ROOT, LAB_CLI
 
 WATCHED = ("pethistory", "collector", "petsite-stub", "postgres", "moto")   # moto: the emulated backend
+JUDGEABLE = ("pethistory", "collector", "moto")
 API = "/petadoptionshistory/api/home/transactions"
 
 
@@ -113,7 +114,7 @@ def memory_verdict(samples: list[dict], warmup: float, judged: list[str], tolera
     each), the change in %, and whether it is within +-tolerance (always ok when not judged)."""
     after_warmup = [s for s in samples if s["t"] >= warmup] or samples
     verdict = {}
-    for service in ("pethistory", "collector"):
+    for service in (s for s in JUDGEABLE if s in samples[0]):   # moto: only with the emulated backend
         first = sum(s[service] for s in after_warmup[:2]) / len(after_warmup[:2])
         last = sum(s[service] for s in samples[-2:]) / len(samples[-2:])
         change = (last - first) / first * 100
@@ -146,7 +147,7 @@ def parse_args(argv) -> argparse.Namespace:
     if args.interval <= 0 or args.rate <= 0 or args.users < 1:
         p.error("--interval, --rate and --users must be positive")
     args.judged = [s for s in args.judge.split(",") if s]
-    if not args.judged or set(args.judged) - {"pethistory", "collector", "moto"}:
+    if not args.judged or set(args.judged) - set(JUDGEABLE):
         p.error("--judge takes pethistory, collector and/or moto")
     args.seconds = int(args.minutes * 60)
     args.warmup = args.seconds / 2 if args.warmup is None else min(args.warmup, args.seconds / 2)

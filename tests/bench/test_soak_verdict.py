@@ -31,3 +31,19 @@ def test_a_service_left_out_of_judge_is_reported_but_never_fails():
     verdict = soak.memory_verdict(SAMPLES, 60, ["pethistory"], 10)
     assert verdict["collector"]["judged"] is False and verdict["collector"]["ok"]
     assert verdict["collector"]["change_pct"] > 15
+
+
+# (t in s, moto MiB): the emulated backend's emulator in a 30-minute soak under Locust, 5 users
+# (bench/README.md): it fills its trace retention in about five minutes, then stays flat.
+EMULATOR = [(0, 84.4), (130, 97.5), (260, 109.5), (391, 111.5), (521, 113.1), (651, 113.3), (781, 113.1),
+            (911, 113.2), (1042, 113.4), (1172, 113.1), (1302, 113.1), (1432, 112.7), (1561, 112.8),
+            (1692, 112.7), (1803, 112.7)]
+
+
+def test_the_emulator_is_judged_when_it_was_sampled():
+    samples = [{"t": t, "collector": 37.0, "pethistory": 62.0, "moto": m} for t, m in EMULATOR]
+    flat = soak.memory_verdict(samples, 1803 / 2, BOTH + ["moto"], 10)
+    assert flat["moto"]["judged"] and flat["moto"]["ok"] and abs(flat["moto"]["change_pct"]) < 1
+    leaking = [{**s, "moto": 84 + s["t"] / 10} for s in samples]   # moto's tracker kept every segment
+    assert not soak.memory_verdict(leaking, 1803 / 2, BOTH + ["moto"], 10)["moto"]["ok"]
+    assert "moto" not in soak.memory_verdict(SAMPLES, 60, BOTH, 10)   # local backend: no emulator
