@@ -3,8 +3,9 @@
 
 e2e tests bring the lab up with `scripts/lab up --backend X` once per backend (each backend's
 first with --build, so a session never runs images an earlier checkout left, the emulated
-backend's emulator included; session scope, so a run switches backend at most once) and `scripts/lab down` at the end. They only talk to
-the 127.0.0.1 ports published by compose (read from the resolved compose config).
+backend's emulator included) and `scripts/lab down` at the end: the emulated backend's tests run
+after all others, so a session switches backend once. They only talk to the 127.0.0.1 ports
+published by compose (read from the resolved compose config).
 Env: LAB_E2E=auto|required|off; LAB_E2E_KEEP=1 leaves the lab running.
 The lab is one compose project per machine, so a session holds the lock LAB_E2E_LOCK
 (default /tmp/petlab-lab.lock, the file `flock` users take too) while it drives the lab; it
@@ -36,6 +37,23 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "e2e" in item.keywords:
                 item.add_marker(skip)
+    # The emulated backend's tests last, in their order: bringing the lab up on the other backend
+    # takes half a minute, and modules alternate between backends.
+    items.sort(key=lambda item: backend_of(item) == "emulated")
+
+
+def backend_of(item):
+    """The backend a test runs the lab on: that of its lab fixture, or its `backend` parameter
+    when it drives lab_session itself; None when it needs no lab."""
+    names = item.fixturenames
+    if "emulated_lab" in names:
+        return "emulated"
+    if "local_lab" in names:
+        return "local"
+    callspec = getattr(item, "callspec", None)
+    if "lab_session" in names and callspec is not None:
+        return callspec.params.get("backend")
+    return None
 
 
 def docker_engine_answers():
