@@ -27,7 +27,7 @@ from .urls import PETHISTORY_API, published, table
 CLUSTER = "petlab"
 CONTEXT = f"kind-{CLUSTER}"
 NAMESPACE = "petlab"
-# The project's images (compose builds them): (compose service, .env key).
+# The project's images: the compose services that build them.
 BUILT = ("pethistory", "petsite-stub", "loadgen", "console")
 # The UIs reached through `kubectl port-forward` (Service, its port), on the host port compose
 # publishes the same service on (.env).
@@ -227,7 +227,8 @@ def cmd_down(args):
 
 
 def cmd_status(args):
-    kubectl = tool("kubectl") if tool("kind") else None
+    tool("kind")   # both missing: the same one-line error as up and down
+    kubectl = tool("kubectl")
     if CLUSTER not in clusters():
         print(f"No kind cluster {CLUSTER} (scripts/lab kind up).")
         return 0
