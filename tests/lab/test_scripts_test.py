@@ -30,7 +30,6 @@ def test_blank_selection_is_refused(tmp_path):
     assert "TEST_SUITES names no suite" in result.stderr
 
 
-
 def test_a_selection_that_leaves_nothing_is_refused(tmp_path):
     result = run("tests/lab -tests/lab/", tmp_path / "venv")
     assert result.returncode == 1
