@@ -7,11 +7,7 @@ def path_without(folder, hide):
     returns `folder` as a PATH value."""
     for directory in filter(os.path.isdir, os.environ["PATH"].split(os.pathsep)):
         for name in os.listdir(directory):
-            if not hide(name) and not (folder / name).exists():
+            if not hide(name) and not os.path.lexists(folder / name):   # the first on PATH wins
                 (folder / name).symlink_to(os.path.join(directory, name))
     return str(folder)
 
-
-def on_path(name):
-    """Whether PATH has an executable `name`."""
-    return any(os.access(os.path.join(d, name), os.X_OK) for d in os.environ["PATH"].split(os.pathsep))
